@@ -1,0 +1,307 @@
+"""The pipeline's steps as plain functions over object keys.
+
+Each step opens its own store and MLflow client from :class:`Settings` and returns a small
+JSON-ready dict, so Airflow tasks (separate processes, or pods in the cluster) pass keys
+through XCom and never local paths. :func:`run_once` chains the same steps in one process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+
+import pandas as pd
+import requests
+
+from house_prices import keys, registry
+from house_prices.cleaning import CleaningRules, clean
+from house_prices.drift import DriftThresholds, detect_drift
+from house_prices.explain import PipelineExplainer
+from house_prices.features import FEATURES, TARGET, feature_summary
+from house_prices.ingest import DataApiClient, DataApiError, ingest_batch
+from house_prices.promotion import decide
+from house_prices.settings import Settings
+from house_prices.storage import open_store, read_json, read_parquet, write_json, write_parquet
+from house_prices.training import TrainingConfig, build_pipeline, score, split_holdout
+
+__all__ = [
+    "PipelineConfig",
+    "check_drift",
+    "clean_batches",
+    "decide_training",
+    "ingest",
+    "notify_model_server",
+    "promote",
+    "run_once",
+    "train",
+]
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Rules and thresholds of every step; the defaults are documented in the README."""
+
+    cleaning: CleaningRules = field(default_factory=CleaningRules)
+    drift: DriftThresholds = field(default_factory=DriftThresholds)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    promotion_margin: float = 0.01
+    importance_sample: int = 500
+
+
+def ingest(settings: Settings, group: int, day: str) -> dict:
+    """Fetch the current batch into the store; return it and the newest stored raw batch."""
+    store = open_store(settings)
+    client = DataApiClient(
+        settings.data_api_url, timeout=settings.data_api_timeout, retries=settings.data_api_retries
+    )
+    result = ingest_batch(client, store, group, day)
+    stored = [k for k in store.list(keys.batch_prefix("raw", group, day)) if k.endswith(".parquet")]
+    if not stored:
+        raise DataApiError(
+            f"the data API has no batch left for group {group}/{day} and none is stored: "
+            "restart its data generation (GET /restart_data_generation) or pick another day"
+        )
+    return {**result.as_dict(), "raw_keys": stored}
+
+
+def clean_batches(
+    settings: Settings, raw_keys: list[str], config: PipelineConfig | None = None
+) -> dict:
+    """Clean every raw batch that has no cleaned copy yet; return all cleaned keys in order.
+
+    A batch that fails the schema or the cleaning raises before anything of it is written.
+    """
+    config = config or PipelineConfig()
+    store = open_store(settings)
+    clean_keys, reports = [], {}
+    for raw_key in raw_keys:
+        clean_key = raw_key.replace("raw/", "clean/", 1)
+        report_key = "reports/" + clean_key.replace(".parquet", ".json")
+        if not store.exists(clean_key):
+            result = clean(read_parquet(store, raw_key), config.cleaning, where=raw_key)
+            write_json(store, report_key, result.report)
+            write_parquet(store, clean_key, result.frame)
+            _log.info("cleaned %s: %s", raw_key, result.report)
+        reports[clean_key] = read_json(store, report_key)
+        clean_keys.append(clean_key)
+    return {"clean_keys": clean_keys, "latest_clean_key": clean_keys[-1], "reports": reports}
+
+
+def _fingerprint(clean_keys: list[str], config: PipelineConfig) -> str:
+    document = {"keys": sorted(clean_keys), "config": asdict(config)}
+    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def check_drift(
+    settings: Settings, latest_clean_key: str, config: PipelineConfig | None = None
+) -> dict:
+    """Compare the newest cleaned batch with the champion's training data; store the report."""
+    config = config or PipelineConfig()
+    store = open_store(settings)
+    client = registry.connect(settings.mlflow_tracking_uri)
+    champion = registry.champion_version(client, settings.model_name)
+    current = read_parquet(store, latest_clean_key)
+    if champion is None:
+        report = {
+            "dataset_drift": None,
+            "drifted_features": [],
+            "champion_version": None,
+            "note": "no champion yet: nothing to compare with",
+        }
+    else:
+        reference = read_parquet(store, champion.tags["reference_key"])
+        report = {
+            **detect_drift(reference, current, config.drift),
+            "champion_version": champion.version,
+        }
+    report["batch_key"] = latest_clean_key
+    suffix = f"-champion={champion.version}" if champion else "-no-champion"
+    report_key = "reports/drift/" + latest_clean_key.split("/", 1)[1].replace(
+        ".parquet", f"{suffix}.json"
+    )
+    write_json(store, report_key, report)
+    return {
+        "report_key": report_key,
+        "dataset_drift": report["dataset_drift"],
+        "drifted_features": report["drifted_features"],
+        "champion_version": report["champion_version"],
+    }
+
+
+def decide_training(
+    settings: Settings, clean_keys: list[str], drift: dict, config: PipelineConfig | None = None
+) -> dict:
+    """Train when there is no champion or the data drifted; otherwise say why not."""
+    config = config or PipelineConfig()
+    fingerprint = _fingerprint(clean_keys, config)
+    client = registry.connect(settings.mlflow_tracking_uri)
+    champion = registry.champion_version(client, settings.model_name)
+    if champion is None:
+        return {"train": True, "reason": "no champion yet", "fingerprint": fingerprint}
+    if champion.tags.get("data_fingerprint") == fingerprint:
+        return {
+            "train": False,
+            "fingerprint": fingerprint,
+            "reason": f"champion v{champion.version} was trained on exactly these batches",
+        }
+    if drift["dataset_drift"]:
+        features = ", ".join(drift["drifted_features"])
+        return {
+            "train": True,
+            "fingerprint": fingerprint,
+            "reason": f"drift against champion v{champion.version}'s data in: {features}",
+        }
+    return {
+        "train": False,
+        "fingerprint": fingerprint,
+        "reason": f"no drift against the data champion v{champion.version} was trained on",
+    }
+
+
+def train(
+    settings: Settings,
+    group: int,
+    day: str,
+    clean_keys: list[str],
+    drift_report_key: str,
+    config: PipelineConfig | None = None,
+) -> dict:
+    """Fit a challenger on every cleaned batch, log it to MLflow and register a version.
+
+    Training on data already trained on returns that version instead of a duplicate.
+    """
+    config = config or PipelineConfig()
+    fingerprint = _fingerprint(clean_keys, config)
+    client = registry.connect(settings.mlflow_tracking_uri, settings.mlflow_experiment)
+    existing = registry.find_version(client, settings.model_name, fingerprint)
+    if existing is not None:
+        _log.info(
+            "version %s already trained on these batches: not training again", existing.version
+        )
+        return {"version": existing.version, "run_id": existing.run_id, "trained": False}
+    store = open_store(settings)
+    frame = pd.concat([read_parquet(store, key) for key in clean_keys], ignore_index=True)
+    train_rows, holdout = split_holdout(frame, config.training)
+    pipeline = build_pipeline(config.training)
+    pipeline.fit(train_rows[list(FEATURES)], train_rows[TARGET])
+    metrics = score(pipeline, holdout)
+    importance = PipelineExplainer(pipeline).global_importance(
+        holdout, sample=config.importance_sample
+    )
+    reference_key = keys.reference_key(fingerprint)
+    holdout_key = f"holdouts/{fingerprint}.parquet"
+    write_parquet(store, reference_key, train_rows)
+    write_parquet(store, holdout_key, holdout)
+    drift_report = read_json(store, drift_report_key)
+    lineage = {
+        "group": group,
+        "day": day,
+        "batch_keys": clean_keys,
+        "rows": len(frame),
+        "train_rows": len(train_rows),
+        "holdout_rows": len(holdout),
+        "reference_key": reference_key,
+        "holdout_key": holdout_key,
+    }
+    model = registry.log_and_register(
+        pipeline,
+        name=settings.model_name,
+        train=train_rows,
+        params={
+            "family": config.training.family,
+            **config.training.model_params(),
+            "train_rows": len(train_rows),
+            "batches": len(clean_keys),
+        },
+        metrics=metrics,
+        tags={
+            "data_fingerprint": fingerprint,
+            "reference_key": reference_key,
+            "holdout_key": holdout_key,
+            "group": str(group),
+            "day": day,
+            "latest_batch": clean_keys[-1],
+        },
+        documents={
+            "lineage.json": lineage,
+            "drift_report.json": drift_report,
+            "shap_importance.json": importance,
+            registry.FEATURE_SUMMARY_FILE: feature_summary(train_rows),
+        },
+    )
+    return {"version": model.version, "run_id": model.run_id, "trained": True, "metrics": metrics}
+
+
+def promote(settings: Settings, version: str, config: PipelineConfig | None = None) -> dict:
+    """Score challenger and champion on the challenger's holdout; move the alias if better."""
+    config = config or PipelineConfig()
+    client = registry.connect(settings.mlflow_tracking_uri)
+    challenger = registry.find_version_by_number(client, settings.model_name, version)
+    if "decision" in challenger.tags:
+        return {
+            "version": version,
+            "promote": challenger.tags["decision"] == "promoted",
+            "reason": f"already decided: {challenger.tags.get('decision_reason', '')}",
+        }
+    holdout = read_parquet(open_store(settings), challenger.tags["holdout_key"])
+    champion = registry.champion_version(client, settings.model_name)
+    challenger_metrics = score(registry.load_model(challenger.uri), holdout)
+    champion_metrics = score(registry.load_model(champion.uri), holdout) if champion else None
+    decision = decide(
+        challenger_metrics,
+        champion_metrics,
+        margin=config.promotion_margin,
+        champion_version=champion.version if champion else None,
+    )
+    registry.record_decision(client, challenger, decision)
+    return {"version": version, **decision}
+
+
+def notify_model_server(settings: Settings) -> str:
+    """Ask the model server to load the champion now; it also polls, so failure only warns."""
+    if not settings.model_server_url:
+        return "no model server configured"
+    url = f"{settings.model_server_url.rstrip('/')}/reload"
+    headers = {"Authorization": f"Bearer {settings.model_server_reload_token}"}
+    try:
+        response = requests.post(url, headers=headers, timeout=60)
+    except requests.RequestException as exc:
+        _log.warning(
+            "model server %s unreachable (%s): it will notice the alias by polling", url, exc
+        )
+        return f"model server unreachable: {exc}"
+    return f"model server answered {response.status_code}: {response.text[:200]}"
+
+
+def run_once(
+    settings: Settings, group: int, day: str, config: PipelineConfig | None = None
+) -> dict:
+    """All steps in one process (the plain-script runner); returns results and step timings."""
+    config = config or PipelineConfig()
+    timings: dict[str, float] = {}
+
+    def timed(name, func, *args):
+        start = time.perf_counter()
+        result = func(*args)
+        timings[name] = round(time.perf_counter() - start, 3)
+        return result
+
+    ingested = timed("ingest", ingest, settings, group, day)
+    cleaned = timed("clean", clean_batches, settings, ingested["raw_keys"], config)
+    drift = timed("check_drift", check_drift, settings, cleaned["latest_clean_key"], config)
+    decision = timed("decide", decide_training, settings, cleaned["clean_keys"], drift, config)
+    summary = {"ingest": ingested, "drift": drift, "decision": decision, "timings": timings}
+    if decision["train"]:
+        trained = timed(
+            "train", train, settings, group, day, cleaned["clean_keys"], drift["report_key"], config
+        )
+        promoted = timed("promote", promote, settings, trained["version"], config)
+        summary.update(train=trained, promotion=promoted)
+        if promoted["promote"]:
+            summary["notify"] = timed("notify", notify_model_server, settings)
+    return summary

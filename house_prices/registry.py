@@ -1,0 +1,245 @@
+"""MLflow tracking and registry: log a trained pipeline, register it, move the champion alias,
+record promotion decisions and list them.
+
+The client refuses to talk to a server of another major version: a 3.x client against a 1.x
+server is what failed the original deployment (404 on ``/api/2.0/mlflow/logged-models``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+import requests
+from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
+from mlflow.tracking import MlflowClient
+
+from house_prices.features import FEATURES
+
+__all__ = [
+    "CHAMPION_ALIAS",
+    "RegisteredModel",
+    "RegistryError",
+    "champion_version",
+    "check_server_version",
+    "connect",
+    "find_version",
+    "list_decisions",
+    "load_model",
+    "log_and_register",
+    "record_decision",
+]
+
+_log = logging.getLogger(__name__)
+
+CHAMPION_ALIAS = "champion"
+FEATURE_SUMMARY_FILE = "feature_summary.json"
+
+
+class RegistryError(RuntimeError):
+    """MLflow is unreachable, of the wrong version, or refused an operation."""
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    """A registered model version and the run that produced it."""
+
+    name: str
+    version: str
+    run_id: str
+    tags: dict[str, str]
+
+    @property
+    def uri(self) -> str:
+        return f"models:/{self.name}/{self.version}"
+
+
+def check_server_version(tracking_uri: str, timeout: float = 10.0) -> str:
+    """Return the server's MLflow version; raise if its major differs from this client's."""
+    if not tracking_uri.startswith(("http://", "https://")):
+        return mlflow.__version__
+    try:
+        response = requests.get(f"{tracking_uri.rstrip('/')}/version", timeout=timeout)
+    except requests.RequestException as exc:
+        raise RegistryError(
+            f"MLflow server {tracking_uri} unreachable: {exc}. Check MLFLOW_TRACKING_URI "
+            "and that the server runs."
+        ) from exc
+    if response.status_code != 200:
+        raise RegistryError(
+            f"MLflow server {tracking_uri} answered {response.status_code} on /version"
+        )
+    server = response.text.strip().strip('"')
+    if server.split(".")[0] != mlflow.__version__.split(".")[0]:
+        raise RegistryError(
+            f"MLflow client {mlflow.__version__} cannot work with server {server}: "
+            "their major versions differ (MLflow 3 clients call /api/2.0/mlflow/logged-models, "
+            "which older servers lack). Pin one version for both in versions.yml and the lock."
+        )
+    return server
+
+
+def connect(tracking_uri: str, experiment: str | None = None) -> MlflowClient:
+    """Point mlflow at the server after checking its version; select the experiment."""
+    check_server_version(tracking_uri)
+    mlflow.set_tracking_uri(tracking_uri)
+    if experiment:
+        mlflow.set_experiment(experiment)
+    return MlflowClient(tracking_uri)
+
+
+def _version(client: MlflowClient, name: str, version: str) -> RegisteredModel:
+    mv = client.get_model_version(name, version)
+    return RegisteredModel(name, str(mv.version), mv.run_id, dict(mv.tags))
+
+
+def champion_version(client: MlflowClient, name: str) -> RegisteredModel | None:
+    """The version the ``champion`` alias points to, or None when there is none yet."""
+    try:
+        mv = client.get_model_version_by_alias(name, CHAMPION_ALIAS)
+    except MlflowException as exc:
+        if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+            return None
+        raise RegistryError(f"cannot read alias {name}@{CHAMPION_ALIAS}: {exc}") from exc
+    return RegisteredModel(name, str(mv.version), mv.run_id, dict(mv.tags))
+
+
+def find_version(client: MlflowClient, name: str, fingerprint: str) -> RegisteredModel | None:
+    """A version already trained on exactly this data (same fingerprint), if any."""
+    try:
+        versions = client.search_model_versions(
+            f"name = '{name}' and tags.data_fingerprint = '{fingerprint}'"
+        )
+    except MlflowException:
+        return None
+    if not versions:
+        return None
+    newest = max(versions, key=lambda mv: int(mv.version))
+    return _version(client, name, str(newest.version))
+
+
+def _trusted_types(pipeline: Any) -> list[str]:
+    """Types skops must be told to trust: exactly those in the pipeline we just fitted."""
+    import skops.io
+
+    return skops.io.get_untrusted_types(data=skops.io.dumps(pipeline))
+
+
+def _as_mlflow_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Plain float/object columns: MLflow's schema inference knows no pandas 'string' dtype."""
+    out = frame[list(FEATURES)].copy()
+    for column in out.columns:
+        if out[column].dtype.kind not in "fiu":
+            out[column] = out[column].astype(object).where(out[column].notna(), None)
+    return out
+
+
+def log_and_register(
+    pipeline: Any,
+    *,
+    name: str,
+    train: pd.DataFrame,
+    params: dict[str, Any],
+    metrics: dict[str, float],
+    tags: dict[str, str],
+    documents: dict[str, Any],
+) -> RegisteredModel:
+    """Log a fitted pipeline with its params, metrics and JSON documents; register a version.
+
+    ``tags`` go on both the run and the model version (lineage, fingerprint, reference key).
+    """
+    import sklearn
+    import skops
+
+    example = _as_mlflow_frame(train.head(5))
+    signature = infer_signature(example, pipeline.predict(train[list(FEATURES)].head(5)))
+    with mlflow.start_run() as run:
+        mlflow.log_params(params)
+        mlflow.log_metrics(metrics)
+        mlflow.set_tags(tags)
+        with tempfile.TemporaryDirectory() as tmp:
+            for filename, document in documents.items():
+                path = Path(tmp) / filename
+                path.write_text(json.dumps(document, indent=2, sort_keys=True, default=str))
+                mlflow.log_artifact(str(path))
+        info = mlflow.sklearn.log_model(
+            pipeline,
+            name="model",
+            serialization_format="skops",
+            skops_trusted_types=_trusted_types(pipeline),
+            signature=signature,
+            input_example=example,
+            registered_model_name=name,
+            pip_requirements=[
+                f"mlflow=={mlflow.__version__}",
+                f"scikit-learn=={sklearn.__version__}",
+                f"skops=={skops.__version__}",
+            ],
+        )
+    version = str(info.registered_model_version)
+    client = MlflowClient()
+    for key, value in tags.items():
+        client.set_model_version_tag(name, version, key, value)
+    _log.info("registered %s version %s from run %s", name, version, run.info.run_id)
+    return _version(client, name, version)
+
+
+def load_model(uri: str) -> Any:
+    """Load a registered pipeline (``models:/name/3``, ``models:/name@champion``)."""
+    try:
+        return mlflow.sklearn.load_model(uri)
+    except MlflowException as exc:
+        raise RegistryError(f"cannot load {uri}: {exc}") from exc
+
+
+def record_decision(
+    client: MlflowClient, challenger: RegisteredModel, decision: dict[str, Any]
+) -> None:
+    """Tag the challenger version and its run with the decision; move the alias if promoted."""
+    tags = {
+        "decision": "promoted" if decision["promote"] else "rejected",
+        "decision_reason": decision["reason"],
+        "decided_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "compared_with": str(decision.get("champion_version") or "none"),
+    }
+    for key, value in tags.items():
+        client.set_model_version_tag(challenger.name, challenger.version, key, value)
+        client.set_tag(challenger.run_id, key, value)
+    if decision["promote"]:
+        client.set_registered_model_alias(challenger.name, CHAMPION_ALIAS, challenger.version)
+
+
+def list_decisions(client: MlflowClient, name: str) -> list[dict[str, str]]:
+    """Every decided version, newest first: version, decision, reason, time, compared with."""
+    try:
+        versions = client.search_model_versions(f"name = '{name}'")
+    except MlflowException as exc:
+        raise RegistryError(f"cannot list versions of {name}: {exc}") from exc
+    rows = [
+        {
+            "version": str(mv.version),
+            "run_id": mv.run_id,
+            "decision": mv.tags.get("decision", "undecided"),
+            "reason": mv.tags.get("decision_reason", ""),
+            "decided_at": mv.tags.get("decided_at", ""),
+            "compared_with": mv.tags.get("compared_with", ""),
+        }
+        for mv in versions
+    ]
+    return sorted(rows, key=lambda row: int(row["version"]), reverse=True)
+
+
+def find_version_by_number(client: MlflowClient, name: str, version: str) -> RegisteredModel:
+    """A registered version by number; raises RegistryError when it does not exist."""
+    try:
+        return _version(client, name, version)
+    except MlflowException as exc:
+        raise RegistryError(f"model {name} has no version {version}: {exc}") from exc
