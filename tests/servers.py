@@ -27,7 +27,9 @@ def wait_for(url: str, process: subprocess.Popen, log: Path, timeout: float = 90
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{url}: server exited {process.returncode}:\n{log.read_text()[-3000:]}")
+            raise RuntimeError(
+                f"{url}: server exited {process.returncode}:\n{log.read_text()[-3000:]}"
+            )
         with contextlib.suppress(requests.RequestException):
             if requests.get(url, timeout=2).status_code == 200:
                 return
@@ -36,12 +38,18 @@ def wait_for(url: str, process: subprocess.Popen, log: Path, timeout: float = 90
 
 
 @contextlib.contextmanager
-def serve(command: list[str], health_url: str, log: Path, env: dict | None = None,
-          timeout: float = 90) -> Iterator[subprocess.Popen]:
+def serve(
+    command: list[str], health_url: str, log: Path, env: dict | None = None, timeout: float = 90
+) -> Iterator[subprocess.Popen]:
     """Run ``command`` in its own process group until the block ends."""
     with log.open("w") as handle:
-        process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT,
-                                   env={**os.environ, **(env or {})}, start_new_session=True)
+        process = subprocess.Popen(
+            command,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+            start_new_session=True,
+        )
     try:
         wait_for(health_url, process, log, timeout)
         yield process
@@ -59,9 +67,20 @@ def serve(command: list[str], health_url: str, log: Path, env: dict | None = Non
 def mlflow_server(workdir: Path) -> Iterator[str]:
     port = free_port()
     workdir.mkdir(parents=True, exist_ok=True)
-    command = [str(BIN / "mlflow"), "server", "--backend-store-uri",
-               f"sqlite:///{workdir}/mlflow.db", "--artifacts-destination", str(workdir / "art"),
-               "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    command = [
+        str(BIN / "mlflow"),
+        "server",
+        "--backend-store-uri",
+        f"sqlite:///{workdir}/mlflow.db",
+        "--artifacts-destination",
+        str(workdir / "art"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
     url = f"http://127.0.0.1:{port}"
     env = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     with serve(command, f"{url}/health", workdir / "mlflow.log", env, timeout=120):
@@ -74,6 +93,9 @@ def s3_server(workdir: Path) -> Iterator[str]:
     port = free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     url = f"http://127.0.0.1:{port}"
-    with serve([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-               f"{url}/moto-api/", workdir / "moto.log"):
+    with serve(
+        [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        f"{url}/moto-api/",
+        workdir / "moto.log",
+    ):
         yield url

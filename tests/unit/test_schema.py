@@ -4,9 +4,18 @@ import pytest
 from house_prices.schema import RAW_COLUMNS, SchemaError, check_frame, parse_response
 
 RECORD = {
-    "brokered_by": 103378.0, "status": "for_sale", "price": 105000.0, "bed": 3, "bath": 2,
-    "acre_lot": 0.12, "street": 1962661.0, "city": "Adjuntas", "state": "Puerto Rico",
-    "zip_code": "00601", "house_size": 920.0, "prev_sold_date": None,
+    "brokered_by": 103378.0,
+    "status": "for_sale",
+    "price": 105000.0,
+    "bed": 3,
+    "bath": 2,
+    "acre_lot": 0.12,
+    "street": 1962661.0,
+    "city": "Adjuntas",
+    "state": "Puerto Rico",
+    "zip_code": "00601",
+    "house_size": 920.0,
+    "prev_sold_date": None,
 }
 
 
@@ -42,7 +51,8 @@ def test_refuses_off_contract_answers(body, message):
 
 
 def test_nested_layout_is_named_as_such():
-    nested = pd.DataFrame({"group_number": [5], "day": ["Tuesday"], "batch_number": [1],
-                           "data": ["[...]"]})
+    nested = pd.DataFrame(
+        {"group_number": [5], "day": ["Tuesday"], "batch_number": [1], "data": ["[...]"]}
+    )
     with pytest.raises(SchemaError, match="without unwrapping 'data'"):
         check_frame(nested, where="reference.csv")

@@ -20,8 +20,15 @@ def store(request, tmp_path):
         return LocalStore(tmp_path / "objects")
     url = request.getfixturevalue("s3_url")
     bucket = f"test-{os.urandom(4).hex()}"
-    return open_store(Settings(storage_backend="s3", s3_endpoint=url, s3_bucket=bucket,
-                               s3_access_key="testing", s3_secret_key="testing"))
+    return open_store(
+        Settings(
+            storage_backend="s3",
+            s3_endpoint=url,
+            s3_bucket=bucket,
+            s3_access_key="testing",
+            s3_secret_key="testing",
+        )
+    )
 
 
 def test_round_trip_list_and_exists(store):

@@ -1,0 +1,91 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from house_prices.cleaning import CleaningError, CleaningRules, clean
+from house_prices.schema import RAW_COLUMNS, SchemaError
+
+BASE = {
+    "brokered_by": "1.0",
+    "status": "for_sale",
+    "price": "300000",
+    "bed": "3",
+    "bath": "2",
+    "acre_lot": "0.2",
+    "street": "1",
+    "city": "Austin",
+    "state": "Texas",
+    "zip_code": "78701",
+    "house_size": "1800",
+    "prev_sold_date": "2019-05-01",
+}
+RULES = CleaningRules(min_rows=1)
+
+
+def frame(*rows):
+    return pd.DataFrame([{**BASE, **row} for row in rows], columns=list(RAW_COLUMNS)).astype(
+        "string"
+    )
+
+
+@pytest.mark.parametrize(
+    ("row", "rule"),
+    [
+        ({"price": None}, "price_missing"),
+        ({"price": "abc"}, "price_missing"),
+        ({"price": "5"}, "price_out_of_range"),
+        ({"price": "900000000"}, "price_out_of_range"),
+        ({"state": "  "}, "state_missing"),
+        ({"status": "foreclosed"}, "status_unknown"),
+        ({"bed": None, "bath": None, "house_size": None}, "no_size_information"),
+        ({"price": "250000"}, "duplicate"),
+    ],
+)
+def test_each_rule_drops_and_counts(row, rule):
+    result = clean(frame({"price": "250000"}, row), RULES)
+    assert result.report[rule] == 1
+    assert result.report["rows_out"] == 1
+    assert result.report["rows_in"] == 2
+
+
+def test_types_and_normalises_values():
+    result = clean(
+        frame(
+            {
+                "price": "$1,250,000",
+                "zip_code": "601.0",
+                "state": " puerto  rico",
+                "status": "Sold",
+                "bed": "4.0",
+            }
+        ),
+        RULES,
+    )
+    row = result.frame.iloc[0]
+    assert row["price"] == 1_250_000.0
+    assert row["zip_code"] == "00601"
+    assert row["state"] == "Puerto Rico"
+    assert row["status"] == "sold"
+    assert row["bed"] == 4.0
+    assert result.frame["bed"].dtype == np.float64
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("house_size", "0"), ("house_size", "9999999"), ("bed", "99"), ("acre_lot", "-1")],
+)
+def test_implausible_values_are_blanked_not_dropped(column, value):
+    result = clean(frame({column: value}), RULES)
+    assert result.report["values_blanked"] == 1
+    assert result.report["rows_out"] == 1
+    assert pd.isna(result.frame.loc[0, column])
+
+
+def test_schema_failure_refuses_the_batch():
+    with pytest.raises(SchemaError, match="lacks required columns"):
+        clean(frame({}).drop(columns=["price"]), RULES)
+
+
+def test_too_few_rows_left_is_an_error_with_the_counts():
+    with pytest.raises(CleaningError, match=r"only 0 of 1 rows survive.*price_missing"):
+        clean(frame({"price": None}), CleaningRules(min_rows=1))
