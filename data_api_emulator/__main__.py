@@ -1,0 +1,195 @@
+"""Command line entry point: ``data-api-emulator`` (or ``python -m data_api_emulator``).
+
+Serves the emulator under gunicorn with ONE worker (the batch sequence is in-process
+state) and several threads. Options override ``DATA_API_EMULATOR_*`` variables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from data_api_emulator.config import ENV_PREFIX, ConfigError, EmulatorConfig, parse_groups
+
+__all__ = ["main"]
+
+_DEFAULT_HOST = "127.0.0.1"
+_DEFAULT_PORT = 8089
+_DEFAULT_THREADS = 4
+_LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def _positive_int(low: int, high: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not between {low} and {high}")
+        return value
+
+    return parse
+
+
+def _groups(text: str) -> tuple[int, ...]:
+    try:
+        return parse_groups(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
+    return value
+
+
+def _env_default(name: str, parse: Any, default: Any) -> Any:
+    raw = os.environ.get(ENV_PREFIX + name, "").strip()
+    if not raw:
+        return default
+    try:
+        return parse(raw)
+    except argparse.ArgumentTypeError as exc:
+        raise ConfigError(f"{ENV_PREFIX}{name}={raw!r}: {exc}") from None
+
+
+def _log_level(text: str) -> str:
+    if text.lower() not in _LOG_LEVELS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not one of {', '.join(_LOG_LEVELS)}")
+    return text.lower()
+
+
+def _parser() -> argparse.ArgumentParser:
+    port = _positive_int(1, 65535)
+    threads = _positive_int(1, 64)
+    p = argparse.ArgumentParser(
+        prog="data-api-emulator",
+        description="Serve the local emulator of the house-listing data API. Settings not "
+        f"given here come from {ENV_PREFIX}* variables (see docs/data-api-emulator.md).",
+    )
+    server = p.add_argument_group("server")
+    server.add_argument(
+        "--host",
+        default=os.environ.get(ENV_PREFIX + "HOST") or _DEFAULT_HOST,
+        help=f"address to bind ({ENV_PREFIX}HOST, default {_DEFAULT_HOST})",
+    )
+    server.add_argument(
+        "--port",
+        type=port,
+        default=_env_default("PORT", port, _DEFAULT_PORT),
+        help=f"TCP port ({ENV_PREFIX}PORT, default {_DEFAULT_PORT})",
+    )
+    server.add_argument(
+        "--threads",
+        type=threads,
+        default=_env_default("THREADS", threads, _DEFAULT_THREADS),
+        help=f"gunicorn threads of the single worker ({ENV_PREFIX}THREADS, "
+        f"default {_DEFAULT_THREADS})",
+    )
+    server.add_argument(
+        "--log-level",
+        type=_log_level,
+        default=_env_default("LOG_LEVEL", _log_level, "info"),
+        help=f"{', '.join(_LOG_LEVELS)} ({ENV_PREFIX}LOG_LEVEL, default info)",
+    )
+    server.add_argument(
+        "--dev",
+        action="store_true",
+        help="use the Werkzeug development server instead of gunicorn",
+    )
+    server.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the effective data settings as JSON and exit",
+    )
+    data = p.add_argument_group("data (override the environment)")
+    data.add_argument("--seed", type=_positive_int(0, 2**63 - 1))
+    data.add_argument("--groups", type=_groups, help="valid group numbers, e.g. 1-10 or 1,5")
+    data.add_argument("--batches-per-day", type=_positive_int(1, 1000))
+    data.add_argument("--rows-per-batch", type=_positive_int(1, 2_000_000))
+    data.add_argument("--min-interval-seconds", type=_non_negative_float)
+    data.add_argument("--cache-batches", type=_positive_int(0, 1000))
+    data.add_argument("--csv", dest="csv_path", type=Path, help="serve this realtor.com-layout CSV")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse options, build the app (failing early on bad settings) and serve it."""
+    try:
+        args = _parser().parse_args(argv)
+        overrides = {
+            name: getattr(args, name)
+            for name in (
+                "seed",
+                "groups",
+                "batches_per_day",
+                "rows_per_batch",
+                "min_interval_seconds",
+                "cache_batches",
+                "csv_path",
+            )
+            if getattr(args, name) is not None
+        }
+        config = EmulatorConfig.from_env(**overrides)
+        if args.print_config:
+            print(json.dumps(config.to_dict(), indent=2))
+            return 0
+        logging.basicConfig(
+            level=args.log_level.upper(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        from data_api_emulator.app import create_app
+
+        app = create_app(config)
+    except ConfigError as exc:
+        print(f"data-api-emulator: {exc}", file=sys.stderr)
+        return 2
+    if args.dev:
+        app.run(host=args.host, port=args.port, threaded=True)
+        return 0
+    _serve_with_gunicorn(app, args.host, args.port, args.threads, args.log_level)
+    return 0
+
+
+def _serve_with_gunicorn(app: Any, host: str, port: int, threads: int, log_level: str) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    options = {
+        "bind": bind,
+        # One worker on purpose: the batch sequence is in-process state.
+        "workers": 1,
+        "threads": threads,
+        "worker_class": "gthread",
+        "timeout": 120,
+        "loglevel": log_level,
+        "accesslog": "-",
+        "proc_name": "data-api-emulator",
+        "control_socket_disable": True,
+    }
+
+    class _Server(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            return app
+
+    _Server().run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
