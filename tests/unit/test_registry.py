@@ -11,7 +11,7 @@ from house_prices.registry import RegistryError, check_server_version
 
 def version_server(version: str):
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             self.send_response(200 if self.path == "/version" else 404)
             self.end_headers()
             self.wfile.write(version.encode())
@@ -46,5 +46,5 @@ def test_real_server_matches_the_client(mlflow_url):
 
 
 def test_unreachable_server_is_named():
-    with pytest.raises(RegistryError, match="unreachable.*MLFLOW_TRACKING_URI"):
+    with pytest.raises(RegistryError, match=r"unreachable.*MLFLOW_TRACKING_URI"):
         check_server_version("http://127.0.0.1:9")

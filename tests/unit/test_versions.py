@@ -9,8 +9,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def locked(package: str) -> str:
-    match = re.search(rf"^{re.escape(package)}==(\S+)$", (ROOT / "requirements.lock").read_text(),
-                      re.MULTILINE)
+    match = re.search(
+        rf"^{re.escape(package)}==(\S+)$", (ROOT / "requirements.lock").read_text(), re.MULTILINE
+    )
     assert match, f"{package} is not in requirements.lock"
     return match.group(1)
 

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Install everything the test suite needs, then run it: linters, then pytest (unit,
+# integration with real servers, manifests, browser, Molecule). Arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/system-packages.sh
+scripts/bootstrap.sh
+export PATH="$PWD/.venv/bin:$PATH"
+
+echo "== lint"
+ruff check .
+ruff format --check .
+if [ -f .yamllint ]; then yamllint --strict .; fi
+if [ -d roles ] && [ -f .ansible-lint ]; then ansible-lint --offline; fi
+
+echo "== tests"
+mkdir -p artifacts
+exec pytest -p no:cacheprovider "$@"
