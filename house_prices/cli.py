@@ -1,8 +1,8 @@
 """Command line of the pipeline library: run it as a plain script, list promotion decisions.
 
-    house-prices run --group 5 --day Tuesday   # every step in one process, JSON summary
-    house-prices decisions                     # promoted/rejected versions and why
-    house-prices check-mlflow                  # client and server versions agree?
+house-prices run --group 5 --day Tuesday   # every step in one process, JSON summary
+house-prices decisions                     # promoted/rejected versions and why
+house-prices check-mlflow                  # client and server versions agree?
 """
 
 from __future__ import annotations

@@ -11,8 +11,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from scipy.spatial.distance import jensenshannon
 
 from house_prices.features import CATEGORICAL_FEATURES, NUMERIC_FEATURES, TARGET
 
@@ -32,6 +30,8 @@ class DriftThresholds:
 
 
 def _numeric(reference: pd.Series, current: pd.Series, limits: DriftThresholds) -> dict:
+    from scipy import stats
+
     ref, cur = reference.dropna().to_numpy(), current.dropna().to_numpy()
     if len(ref) == 0 or len(cur) == 0:
         return {"test": "ks", "drifted": False, "note": "no values to compare"}
@@ -48,6 +48,9 @@ def _numeric(reference: pd.Series, current: pd.Series, limits: DriftThresholds) 
 
 
 def _categorical(reference: pd.Series, current: pd.Series, limits: DriftThresholds) -> dict:
+    from scipy import stats
+    from scipy.spatial.distance import jensenshannon
+
     ref_counts = reference.dropna().astype(str).value_counts()
     cur_counts = current.dropna().astype(str).value_counts()
     categories = sorted(set(ref_counts.index) | set(cur_counts.index))

@@ -9,9 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
-from sklearn.preprocessing import OrdinalEncoder
 
 __all__ = [
     "CATEGORICAL_FEATURES",
@@ -30,8 +27,12 @@ TARGET = "price"
 STATUSES = ("for_sale", "sold", "ready_to_build")
 
 
-def build_preprocessor() -> ColumnTransformer:
+def build_preprocessor():
     """Median-impute numbers; encode categories as integers, unknown and missing as -1."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.preprocessing import OrdinalEncoder
+
     return ColumnTransformer(
         [
             ("numeric", SimpleImputer(strategy="median"), list(NUMERIC_FEATURES)),

@@ -16,16 +16,16 @@ from dataclasses import asdict, dataclass, field
 import pandas as pd
 import requests
 
-from house_prices import keys, registry
+from house_prices import keys
 from house_prices.cleaning import CleaningRules, clean
-from house_prices.drift import DriftThresholds, detect_drift
-from house_prices.explain import PipelineExplainer
-from house_prices.features import FEATURES, TARGET, feature_summary
+from house_prices.drift import DriftThresholds
 from house_prices.ingest import DataApiClient, DataApiError, ingest_batch
-from house_prices.promotion import decide
 from house_prices.settings import Settings
 from house_prices.storage import open_store, read_json, read_parquet, write_json, write_parquet
-from house_prices.training import TrainingConfig, build_pipeline, score, split_holdout
+from house_prices.training import TrainingConfig
+
+# MLflow, shap and scikit-learn's ensembles take seconds to import: each step imports what it
+# uses, so that an Airflow task (a fresh process) pays only for its own step.
 
 __all__ = [
     "PipelineConfig",
@@ -101,6 +101,9 @@ def check_drift(
     settings: Settings, latest_clean_key: str, config: PipelineConfig | None = None
 ) -> dict:
     """Compare the newest cleaned batch with the champion's training data; store the report."""
+    from house_prices import registry
+    from house_prices.drift import detect_drift
+
     config = config or PipelineConfig()
     store = open_store(settings)
     client = registry.connect(settings.mlflow_tracking_uri)
@@ -137,6 +140,8 @@ def decide_training(
     settings: Settings, clean_keys: list[str], drift: dict, config: PipelineConfig | None = None
 ) -> dict:
     """Train when there is no champion or the data drifted; otherwise say why not."""
+    from house_prices import registry
+
     config = config or PipelineConfig()
     fingerprint = _fingerprint(clean_keys, config)
     client = registry.connect(settings.mlflow_tracking_uri)
@@ -175,6 +180,11 @@ def train(
 
     Training on data already trained on returns that version instead of a duplicate.
     """
+    from house_prices import registry
+    from house_prices.explain import PipelineExplainer
+    from house_prices.features import FEATURES, TARGET, feature_summary
+    from house_prices.training import build_pipeline, score, split_holdout
+
     config = config or PipelineConfig()
     fingerprint = _fingerprint(clean_keys, config)
     client = registry.connect(settings.mlflow_tracking_uri, settings.mlflow_experiment)
@@ -239,6 +249,10 @@ def train(
 
 def promote(settings: Settings, version: str, config: PipelineConfig | None = None) -> dict:
     """Score challenger and champion on the challenger's holdout; move the alias if better."""
+    from house_prices import registry
+    from house_prices.promotion import decide
+    from house_prices.training import score
+
     config = config or PipelineConfig()
     client = registry.connect(settings.mlflow_tracking_uri)
     challenger = registry.find_version_by_number(client, settings.model_name, version)

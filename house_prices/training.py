@@ -7,28 +7,32 @@ TreeExplainer explains it exactly and quickly.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import (
-    ExtraTreesRegressor,
-    HistGradientBoostingRegressor,
-    RandomForestRegressor,
-)
-from sklearn.model_selection import train_test_split
-from sklearn.pipeline import Pipeline
 
 from house_prices.features import FEATURES, TARGET, build_preprocessor
 
 __all__ = ["MODEL_FAMILIES", "TrainingConfig", "build_pipeline", "score", "split_holdout"]
 
+#: Family name -> (scikit-learn estimator, default hyper-parameters). Classes are imported
+#: only when a model is built: importing sklearn.ensemble costs seconds per Airflow task.
 MODEL_FAMILIES = {
-    "random_forest": (RandomForestRegressor, {"n_estimators": 50, "max_depth": 10}),
-    "extra_trees": (ExtraTreesRegressor, {"n_estimators": 50, "max_depth": 12}),
-    "hist_gradient_boosting": (HistGradientBoostingRegressor, {"max_depth": 8}),
+    "random_forest": (
+        "sklearn.ensemble.RandomForestRegressor",
+        {"n_estimators": 50, "max_depth": 10},
+    ),
+    "extra_trees": ("sklearn.ensemble.ExtraTreesRegressor", {"n_estimators": 50, "max_depth": 12}),
+    "hist_gradient_boosting": ("sklearn.ensemble.HistGradientBoostingRegressor", {"max_depth": 8}),
 }
+
+
+def _estimator_class(family: str) -> type:
+    module, _, name = MODEL_FAMILIES[family][0].rpartition(".")
+    return getattr(importlib.import_module(module), name)
 
 
 @dataclass(frozen=True)
@@ -49,15 +53,18 @@ class TrainingConfig:
             raise ValueError(f"holdout_share {self.holdout_share} must lie in [0.05, 0.5]")
 
     def model_params(self) -> dict[str, Any]:
-        estimator, defaults = MODEL_FAMILIES[self.family]
+        defaults = MODEL_FAMILIES[self.family][1]
         params = {**defaults, **self.params, "random_state": self.random_state}
-        if "n_jobs" in estimator().get_params():
+        if "n_jobs" in _estimator_class(self.family)().get_params():
             params.setdefault("n_jobs", -1)
         return params
 
 
-def build_pipeline(config: TrainingConfig) -> Pipeline:
-    estimator, _ = MODEL_FAMILIES[config.family]
+def build_pipeline(config: TrainingConfig):
+    """An unfitted ``Pipeline([("preprocess", ...), ("model", ...)])``."""
+    from sklearn.pipeline import Pipeline
+
+    estimator = _estimator_class(config.family)
     return Pipeline(
         [("preprocess", build_preprocessor()), ("model", estimator(**config.model_params()))]
     )
@@ -65,6 +72,8 @@ def build_pipeline(config: TrainingConfig) -> Pipeline:
 
 def split_holdout(frame: pd.DataFrame, config: TrainingConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A reproducible train/holdout split of the cleaned rows."""
+    from sklearn.model_selection import train_test_split
+
     train, holdout = train_test_split(
         frame, test_size=config.holdout_share, random_state=config.random_state
     )
