@@ -262,9 +262,10 @@ class Airflow:
 
 def has_champion(env: dict[str, str]) -> str | None:
     from house_prices import registry
+    from house_prices.settings import Settings
 
     client = registry.connect(env["MLFLOW_TRACKING_URI"])
-    champion = registry.champion_version(client, "house-price")
+    champion = registry.champion_version(client, Settings.from_env(env).model_name)
     return champion.version if champion else None
 
 
