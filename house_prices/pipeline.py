@@ -81,7 +81,7 @@ def clean_batches(
     clean_keys, reports = [], {}
     for raw_key in raw_keys:
         clean_key = raw_key.replace("raw/", "clean/", 1)
-        report_key = "reports/" + clean_key.replace(".parquet", ".json")
+        report_key = _clean_report_key(clean_key)
         if not store.exists(clean_key):
             result = clean(read_parquet(store, raw_key), config.cleaning, where=raw_key)
             write_json(store, report_key, result.report)
@@ -90,6 +90,10 @@ def clean_batches(
         reports[clean_key] = read_json(store, report_key)
         clean_keys.append(clean_key)
     return {"clean_keys": clean_keys, "latest_clean_key": clean_keys[-1], "reports": reports}
+
+
+def _clean_report_key(clean_key: str) -> str:
+    return "reports/" + clean_key.replace(".parquet", ".json")
 
 
 def _fingerprint(clean_keys: list[str], config: PipelineConfig) -> str:
@@ -208,6 +212,7 @@ def train(
     write_parquet(store, reference_key, train_rows)
     write_parquet(store, holdout_key, holdout)
     drift_report = read_json(store, drift_report_key)
+    cleaning = {key: read_json(store, _clean_report_key(key)) for key in clean_keys}
     lineage = {
         "group": group,
         "day": day,
@@ -241,6 +246,7 @@ def train(
             "lineage.json": lineage,
             "drift_report.json": drift_report,
             "shap_importance.json": importance,
+            "cleaning_report.json": cleaning,
             registry.FEATURE_SUMMARY_FILE: feature_summary(train_rows),
         },
     )
