@@ -33,7 +33,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from data_api_emulator.config import EmulatorConfig
 from data_api_emulator.csv_source import CsvSource
@@ -52,6 +52,7 @@ _USAGE = "?group_number=<integer>&day=<Monday|Tuesday|...|Sunday>"
 _INT = re.compile(r"\s*[+-]?\d+\s*")
 
 bp = Blueprint("data_api", __name__)
+_SIDE_EFFECT_ENDPOINTS = ("data_api.data", "data_api.restart_data_generation")
 
 
 class ApiError(Exception):
@@ -359,6 +360,9 @@ def _unexpected_error(error: Exception) -> tuple[Response, int]:
 
 def _start_timer() -> None:
     g.started = time.perf_counter()
+    # Werkzeug answers HEAD on every GET route; here that would consume a batch.
+    if request.method == "HEAD" and request.endpoint in _SIDE_EFFECT_ENDPOINTS:
+        raise MethodNotAllowed(valid_methods=["GET"])
 
 
 def _count_request(response: Response) -> Response:

@@ -174,10 +174,11 @@ def test_invalid_group_is_checked_before_exhaustion_and_sends_utf8(client: Flask
     assert "Número de grupo inválido".encode() in response.get_data()
 
 
-def test_a_refused_call_does_not_consume_a_batch(client: FlaskClient) -> None:
+def test_a_refused_call_does_not_consume_a_batch(app: Flask, client: FlaskClient) -> None:
     client.get("/data/5/Tuesday")
     client.get("/data?group_number=5&day=Funday")
-    assert client.get(DATA).get_json()["batch_number"] == 1
+    client.get("/data?group_number=5")
+    assert app.extensions["data_api_emulator"].sequencer.snapshot() == {}
 
 
 @pytest.mark.parametrize(
@@ -193,6 +194,13 @@ def test_other_errors_are_json(
     response = getattr(client, method)(url)
     assert response.status_code == status
     assert response.get_json() == {"detail": detail}
+
+
+def test_head_does_not_consume_a_batch(app: Flask, client: FlaskClient) -> None:
+    assert client.head(DATA).status_code == 405
+    assert client.head(RESTART).status_code == 405
+    assert client.head("/health").status_code == 200
+    assert app.extensions["data_api_emulator"].sequencer.snapshot() == {}
 
 
 def test_unexpected_errors_are_json_500(app: Flask, client: FlaskClient) -> None:
