@@ -130,3 +130,10 @@ def test_every_variable_is_listed_and_to_dict_is_json_ready() -> None:
     data = EmulatorConfig().to_dict()
     assert data["groups"] == list(range(1, 11)) and data["csv_path"] is None
     assert data["dirt"]["duplicate_rows"] == DirtConfig().duplicate_rows
+
+
+def test_the_docs_list_every_variable() -> None:
+    docs = Path(__file__).resolve().parents[2] / "docs" / "data-api-emulator.md"
+    text = docs.read_text(encoding="utf-8")
+    missing = [name for name in env_variable_names() if f"`{name}`" not in text]
+    assert not missing, f"document these in {docs}: {missing}"
