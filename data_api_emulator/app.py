@@ -37,7 +37,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from data_api_emulator.config import EmulatorConfig
 from data_api_emulator.csv_source import CsvSource
-from data_api_emulator.generator import DAYS, day_index, generate_batch
+from data_api_emulator.generator import DAYS, generate_batch
 from data_api_emulator.state import BatchesExhausted, BatchSequencer
 
 __all__ = ["DETAIL_EXHAUSTED", "DETAIL_INVALID_GROUP", "ApiError", "create_app"]
@@ -49,7 +49,7 @@ DETAIL_INVALID_GROUP = "Número de grupo inválido"
 DETAIL_EXHAUSTED = "Ya se recolectó toda la información minima necesaria"
 
 _USAGE = "?group_number=<integer>&day=<Monday|Tuesday|...|Sunday>"
-_INT = re.compile(r"\s*[+-]?\d+\s*")
+_INT = re.compile(r"[+-]?\d+")
 
 bp = Blueprint("data_api", __name__)
 _SIDE_EFFECT_ENDPOINTS = ("data_api.data", "data_api.restart_data_generation")
@@ -240,12 +240,12 @@ def _params(endpoint: str) -> tuple[int, int]:
     group = int(raw_group)
     if group not in _emulator().config.groups:
         raise ApiError(400, DETAIL_INVALID_GROUP)
+    # Exact names only: an emulator stricter than the real server catches client bugs that
+    # a lenient one would hide until production.
     raw_day = request.args["day"]
-    try:
-        day = day_index(raw_day)
-    except ValueError:
-        raise ApiError(400, f"Invalid day {raw_day!r}: use one of {', '.join(DAYS)}") from None
-    return group, day
+    if raw_day not in DAYS:
+        raise ApiError(400, f"Invalid day {raw_day!r}: use one of {', '.join(DAYS)}")
+    return group, DAYS.index(raw_day)
 
 
 @bp.get("/data")
