@@ -6,6 +6,7 @@ Routes (all ``GET``)::
     /restart_data_generation?group_number=N&day=...   reset that (group, day) sequence
     /health                                           {"status": "ok", ...}
     /metrics                                          Prometheus text format
+    /openapi.json                                     OpenAPI 3.1 description
     /                                                 what this service is
 
 Errors are JSON ``{"detail": "..."}`` with status 400 for every client mistake, as the
@@ -38,6 +39,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from data_api_emulator.config import EmulatorConfig
 from data_api_emulator.csv_source import CsvSource
 from data_api_emulator.generator import DAYS, generate_batch
+from data_api_emulator.openapi import openapi_document
 from data_api_emulator.state import BatchesExhausted, BatchSequencer
 
 __all__ = ["DETAIL_EXHAUSTED", "DETAIL_INVALID_GROUP", "ApiError", "create_app"]
@@ -330,6 +332,12 @@ def metrics() -> Response:
     return Response(generate_latest(_emulator().metrics.registry), mimetype=CONTENT_TYPE_LATEST)
 
 
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """OpenAPI 3.1 description of the routes above."""
+    return jsonify(openapi_document(_emulator().config.groups))
+
+
 @bp.get("/")
 def index() -> Response:
     """What this service is and how to call it."""
@@ -340,6 +348,7 @@ def index() -> Response:
             "/restart_data_generation": f"GET /restart_data_generation{_USAGE}",
             "/health": "GET /health",
             "/metrics": "GET /metrics",
+            "/openapi.json": "GET /openapi.json",
         },
     )
 
