@@ -262,3 +262,17 @@ def test_create_app_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> No
     body = client.get("/data?group_number=41&day=Sunday").get_json()
     assert len(body["data"]) == 10
     assert client.get(DATA).get_json() == {"detail": DETAIL_INVALID_GROUP}
+
+
+def test_dirt_survives_the_json_answer(clock: FakeClock) -> None:
+    client = create_app(small_config(rows_per_batch=5000), clock=clock).test_client()
+    records = strict_json(client.get(DATA).get_data(as_text=True))["data"]
+    zips = [r["zip_code"] for r in records]
+    assert any(isinstance(z, str) and z.startswith("0") and len(z) == 5 for z in zips)
+    assert any(isinstance(z, int) for z in zips)
+    assert any(isinstance(r["price"], str) for r in records)
+    assert any(isinstance(r["price"], float) for r in records)
+    assert any(r["prev_sold_date"] == "" for r in records)
+    assert any(r["prev_sold_date"] is None for r in records)
+    rows = [json.dumps(r, sort_keys=True) for r in records]
+    assert len(rows) - len(set(rows)) == round(0.01 * 5000)
