@@ -9,8 +9,8 @@ Routes (all ``GET``)::
     /openapi.json                                     OpenAPI 3.1 description
     /                                                 what this service is
 
-Errors are JSON ``{"detail": "..."}`` with status 400 for every client mistake, as the
-original FastAPI server answered. The batch sequence lives in process memory: serve with
+Errors are JSON ``{"detail": "..."}``, the original FastAPI server's shape, with status 400
+for every client mistake (see docs/data-api-emulator.md for where that differs). The batch sequence lives in process memory: serve with
 ONE gunicorn worker, e.g. ``gunicorn 'data_api_emulator.app:create_app()' -w 1 --threads 4``.
 """
 
@@ -182,7 +182,6 @@ class _Emulator:
                 )
 
             self.rows_per_batch = config.rows_per_batch
-        self.build_frame = build
         self.cache = _BatchCache(
             lambda gr, d, b: build(gr, d, b).to_json(orient="records"), config.cache_batches
         )
