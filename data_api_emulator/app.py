@@ -10,8 +10,9 @@ Routes (all ``GET``)::
     /                                                 what this service is
 
 Errors are JSON ``{"detail": "..."}``, the original FastAPI server's shape, with status 400
-for every client mistake (see docs/data-api-emulator.md for where that differs). The batch sequence lives in process memory: serve with
-ONE gunicorn worker, e.g. ``gunicorn 'data_api_emulator.app:create_app()' -w 1 --threads 4``.
+for every client mistake (docs/data-api-emulator.md says where that differs). The batch
+sequence lives in process memory: serve with ONE gunicorn worker, e.g.
+``gunicorn 'data_api_emulator.app:create_app()' -w 1 --threads 4``.
 """
 
 from __future__ import annotations
