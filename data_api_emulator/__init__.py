@@ -19,13 +19,14 @@ Serve it with ONE gunicorn worker (the batch sequence lives in process memory)::
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from data_api_emulator.config import ConfigError, DirtConfig, DriftConfig, EmulatorConfig
-from data_api_emulator.generator import COLUMNS, DAYS, generate_batch
 
 if TYPE_CHECKING:
     from data_api_emulator.app import create_app
+    from data_api_emulator.generator import COLUMNS, DAYS, generate_batch
 
 __all__ = [
     "COLUMNS",
@@ -39,10 +40,17 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    # Flask is only imported when the web app is asked for: the generator stands alone.
-    if name == "create_app":
-        from data_api_emulator.app import create_app
+_LAZY = {
+    "create_app": "data_api_emulator.app",
+    "COLUMNS": "data_api_emulator.generator",
+    "DAYS": "data_api_emulator.generator",
+    "generate_batch": "data_api_emulator.generator",
+}
 
-        return create_app
+
+def __getattr__(name: str) -> Any:
+    # numpy/pandas and Flask load on first use: the CLI checks settings without them,
+    # and the generator can be used without the web app.
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

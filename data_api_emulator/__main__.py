@@ -20,7 +20,7 @@ from data_api_emulator.config import ENV_PREFIX, ConfigError, EmulatorConfig, pa
 __all__ = ["main"]
 
 _DEFAULT_HOST = "127.0.0.1"
-_DEFAULT_PORT = 8089
+_DEFAULT_PORT = 8900
 _DEFAULT_THREADS = 4
 _LOG_LEVELS = ("debug", "info", "warning", "error")
 

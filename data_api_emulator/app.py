@@ -6,11 +6,13 @@ Routes (all ``GET``)::
     /restart_data_generation?group_number=N&day=...   reset that (group, day) sequence
     /health                                           {"status": "ok", ...}
     /metrics                                          Prometheus text format
+    /openapi.json                                     OpenAPI 3.1 description
     /                                                 what this service is
 
-Errors are JSON ``{"detail": "..."}`` with status 400 for every client mistake, as the
-original FastAPI server answered. The batch sequence lives in process memory: serve with
-ONE gunicorn worker, e.g. ``gunicorn 'data_api_emulator.app:create_app()' -w 1 --threads 4``.
+Errors are JSON ``{"detail": "..."}``, the original FastAPI server's shape, with status 400
+for every client mistake (docs/data-api-emulator.md says where that differs). The batch
+sequence lives in process memory: serve with ONE gunicorn worker, e.g.
+``gunicorn 'data_api_emulator.app:create_app()' -w 1 --threads 4``.
 """
 
 from __future__ import annotations
@@ -33,11 +35,12 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from data_api_emulator.config import EmulatorConfig
 from data_api_emulator.csv_source import CsvSource
-from data_api_emulator.generator import DAYS, day_index, generate_batch
+from data_api_emulator.generator import DAYS, generate_batch
+from data_api_emulator.openapi import openapi_document
 from data_api_emulator.state import BatchesExhausted, BatchSequencer
 
 __all__ = ["DETAIL_EXHAUSTED", "DETAIL_INVALID_GROUP", "ApiError", "create_app"]
@@ -49,9 +52,10 @@ DETAIL_INVALID_GROUP = "Número de grupo inválido"
 DETAIL_EXHAUSTED = "Ya se recolectó toda la información minima necesaria"
 
 _USAGE = "?group_number=<integer>&day=<Monday|Tuesday|...|Sunday>"
-_INT = re.compile(r"\s*[+-]?\d+\s*")
+_INT = re.compile(r"[+-]?\d+")
 
 bp = Blueprint("data_api", __name__)
+_SIDE_EFFECT_ENDPOINTS = ("data_api.data", "data_api.restart_data_generation")
 
 
 class ApiError(Exception):
@@ -179,7 +183,6 @@ class _Emulator:
                 )
 
             self.rows_per_batch = config.rows_per_batch
-        self.build_frame = build
         self.cache = _BatchCache(
             lambda gr, d, b: build(gr, d, b).to_json(orient="records"), config.cache_batches
         )
@@ -239,12 +242,12 @@ def _params(endpoint: str) -> tuple[int, int]:
     group = int(raw_group)
     if group not in _emulator().config.groups:
         raise ApiError(400, DETAIL_INVALID_GROUP)
+    # Exact names only: an emulator stricter than the real server catches client bugs that
+    # a lenient one would hide until production.
     raw_day = request.args["day"]
-    try:
-        day = day_index(raw_day)
-    except ValueError:
-        raise ApiError(400, f"Invalid day {raw_day!r}: use one of {', '.join(DAYS)}") from None
-    return group, day
+    if raw_day not in DAYS:
+        raise ApiError(400, f"Invalid day {raw_day!r}: use one of {', '.join(DAYS)}")
+    return group, DAYS.index(raw_day)
 
 
 @bp.get("/data")
@@ -329,6 +332,12 @@ def metrics() -> Response:
     return Response(generate_latest(_emulator().metrics.registry), mimetype=CONTENT_TYPE_LATEST)
 
 
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """OpenAPI 3.1 description of the routes above."""
+    return jsonify(openapi_document(_emulator().config.groups))
+
+
 @bp.get("/")
 def index() -> Response:
     """What this service is and how to call it."""
@@ -339,6 +348,7 @@ def index() -> Response:
             "/restart_data_generation": f"GET /restart_data_generation{_USAGE}",
             "/health": "GET /health",
             "/metrics": "GET /metrics",
+            "/openapi.json": "GET /openapi.json",
         },
     )
 
@@ -359,6 +369,9 @@ def _unexpected_error(error: Exception) -> tuple[Response, int]:
 
 def _start_timer() -> None:
     g.started = time.perf_counter()
+    # Werkzeug answers HEAD on every GET route; here that would consume a batch.
+    if request.method == "HEAD" and request.endpoint in _SIDE_EFFECT_ENDPOINTS:
+        raise MethodNotAllowed(valid_methods=["GET"])
 
 
 def _count_request(response: Response) -> Response:

@@ -1,0 +1,139 @@
+"""Emulator settings: defaults, DATA_API_EMULATOR_* variables and their validation messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from data_api_emulator.config import (
+    ConfigError,
+    DirtConfig,
+    DriftConfig,
+    EmulatorConfig,
+    env_variable_names,
+    parse_groups,
+)
+
+
+def test_defaults_match_the_original_server() -> None:
+    config = EmulatorConfig()
+    assert config.groups == tuple(range(1, 11))
+    assert config.min_interval_seconds == 300
+    assert config.batches_per_day * config.rows_per_batch == 361_460
+    assert config.mode == "generator"
+
+
+def test_from_env_reads_every_kind_of_value(tmp_path: Path) -> None:
+    csv = tmp_path / "listings.csv"
+    csv.write_text("x\n")
+    config = EmulatorConfig.from_env(
+        {
+            "DATA_API_EMULATOR_SEED": "7",
+            "DATA_API_EMULATOR_GROUPS": "1-3, 8",
+            "DATA_API_EMULATOR_BATCHES_PER_DAY": "4",
+            "DATA_API_EMULATOR_ROWS_PER_BATCH": "500",
+            "DATA_API_EMULATOR_MIN_INTERVAL_SECONDS": "0.5",
+            "DATA_API_EMULATOR_CSV_PATH": str(csv),
+            "DATA_API_EMULATOR_CACHE_BATCHES": "0",
+            "DATA_API_EMULATOR_DRIFT_PRICE_PER_BATCH": "0.03",
+            "DATA_API_EMULATOR_DIRT_DUPLICATE_ROWS": "0.2",
+            "DATA_API_EMULATOR_PORT": "9000",  # a server setting: accepted, not used here
+            "OTHER_VARIABLE": "ignored",
+        }
+    )
+    assert config.seed == 7
+    assert config.groups == (1, 2, 3, 8)
+    assert (config.batches_per_day, config.rows_per_batch, config.cache_batches) == (4, 500, 0)
+    assert config.min_interval_seconds == 0.5
+    assert config.csv_path == csv and config.mode == "csv"
+    assert config.drift.price_per_batch == 0.03
+    assert config.drift.price_per_day == DriftConfig().price_per_day
+    assert config.dirt.duplicate_rows == 0.2
+    assert config.dirt.missing_bed == DirtConfig().missing_bed
+
+
+def test_overrides_win_over_the_environment() -> None:
+    config = EmulatorConfig.from_env({"DATA_API_EMULATOR_SEED": "7"}, seed=9)
+    assert config.seed == 9
+
+
+def test_blank_variables_keep_defaults() -> None:
+    assert EmulatorConfig.from_env({"DATA_API_EMULATOR_SEED": " "}).seed == EmulatorConfig().seed
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DATA_API_EMULATOR_SEEDS": "1"}, "unknown variable.*DATA_API_EMULATOR_SEEDS"),
+        ({"DATA_API_EMULATOR_SEED": "abc"}, "DATA_API_EMULATOR_SEED='abc': not an integer"),
+        ({"DATA_API_EMULATOR_SEED": "-1"}, "seed must be between 0"),
+        ({"DATA_API_EMULATOR_GROUPS": "1-x"}, "DATA_API_EMULATOR_GROUPS.*1-10"),
+        ({"DATA_API_EMULATOR_GROUPS": "5-1"}, "ends before it starts"),
+        ({"DATA_API_EMULATOR_BATCHES_PER_DAY": "0"}, "batches_per_day must be between 1"),
+        ({"DATA_API_EMULATOR_ROWS_PER_BATCH": "2.5"}, "ROWS_PER_BATCH='2.5': not an integer"),
+        ({"DATA_API_EMULATOR_MIN_INTERVAL_SECONDS": "-3"}, "min_interval_seconds must be"),
+        ({"DATA_API_EMULATOR_MIN_INTERVAL_SECONDS": "inf"}, "not a finite number"),
+        ({"DATA_API_EMULATOR_CSV_PATH": "/nonexistent/x.csv"}, "csv_path.*not a readable file"),
+        ({"DATA_API_EMULATOR_DIRT_MISSING_BED": "1.5"}, "dirt missing_bed must be between 0"),
+        ({"DATA_API_EMULATOR_DIRT_MISSING_BED": "lots"}, "MISSING_BED='lots': not a number"),
+        ({"DATA_API_EMULATOR_DRIFT_PRICE_PER_DAY": "3"}, "drift price_per_day must be between"),
+    ],
+)
+def test_from_env_explains_bad_values(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        EmulatorConfig.from_env(env)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"groups": ()}, "groups must not be empty"),
+        ({"groups": (1, 1)}, "must not repeat"),
+        ({"groups": (1, "2")}, "each group number must be an integer"),
+        ({"seed": True}, "seed must be an integer"),
+        ({"rows_per_batch": 0}, "rows_per_batch must be between 1"),
+        ({"min_interval_seconds": float("nan")}, "min_interval_seconds"),
+        ({"drift": {"price_per_batch": 0.1}}, "drift must be a DriftConfig"),
+    ],
+)
+def test_constructor_validates(kwargs: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        EmulatorConfig(**kwargs)
+
+
+def test_groups_are_sorted() -> None:
+    assert EmulatorConfig(groups=(3, 1, 2)).groups == (1, 2, 3)
+
+
+@pytest.mark.parametrize(
+    ("text", "groups"),
+    [("1-10", tuple(range(1, 11))), ("5", (5,)), ("1,3,7-9", (1, 3, 7, 8, 9)), ("2, 2", (2,))],
+)
+def test_parse_groups(text: str, groups: tuple[int, ...]) -> None:
+    assert parse_groups(text) == groups
+
+
+def test_dirt_and_drift_rates_are_checked() -> None:
+    with pytest.raises(ConfigError, match="dirt zip_as_number must be between 0 and 1"):
+        DirtConfig(zip_as_number=-0.1)
+    with pytest.raises(ConfigError, match="drift size_per_batch must be a number"):
+        DriftConfig(size_per_batch="0.1")  # type: ignore[arg-type]
+    assert all(v == 0 for v in vars(DirtConfig.clean()).values())
+
+
+def test_every_variable_is_listed_and_to_dict_is_json_ready() -> None:
+    names = env_variable_names()
+    assert "DATA_API_EMULATOR_DIRT_MISSING_PREV_SOLD_DATE" in names
+    assert "DATA_API_EMULATOR_DRIFT_SIZE_PER_BATCH" in names
+    assert "DATA_API_EMULATOR_HOST" in names
+    data = EmulatorConfig().to_dict()
+    assert data["groups"] == list(range(1, 11)) and data["csv_path"] is None
+    assert data["dirt"]["duplicate_rows"] == DirtConfig().duplicate_rows
+
+
+def test_the_docs_list_every_variable() -> None:
+    docs = Path(__file__).resolve().parents[2] / "docs" / "data-api-emulator.md"
+    text = docs.read_text(encoding="utf-8")
+    missing = [name for name in env_variable_names() if f"`{name}`" not in text]
+    assert not missing, f"document these in {docs}: {missing}"
