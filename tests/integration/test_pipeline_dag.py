@@ -86,8 +86,13 @@ def test_dag_trains_registers_and_promotes_then_reruns_without_duplicates(airflo
     assert {"rmse", "mae", "r2", "mape"} <= set(run.data.metrics)
     assert run.data.params["n_estimators"] == "50"
     artifacts = {a.path for a in client.list_artifacts(champion.run_id)}
-    assert {"lineage.json", "drift_report.json", "shap_importance.json", "cleaning_report.json",
-            "feature_summary.json"} <= artifacts
+    assert {
+        "lineage.json",
+        "drift_report.json",
+        "shap_importance.json",
+        "cleaning_report.json",
+        "feature_summary.json",
+    } <= artifacts
     raw_bytes = store.get(raw)
 
     # Second run on the same batch (the API's sequence restarted): nothing new anywhere.
