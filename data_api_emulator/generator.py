@@ -17,27 +17,16 @@ import pandas as pd
 
 from data_api_emulator._geography import STATES
 from data_api_emulator.config import DirtConfig, DriftConfig
+from house_prices.features import STATUSES
+from house_prices.schema import RAW_COLUMNS
+from house_prices.settings import DAYS
 
 __all__ = ["COLUMNS", "DAYS", "NUMERIC_COLUMNS", "STATUSES", "day_index", "generate_batch"]
 
-#: Column order of a record, as in the realtor.com listing data.
-COLUMNS = (
-    "brokered_by",
-    "status",
-    "price",
-    "bed",
-    "bath",
-    "acre_lot",
-    "street",
-    "city",
-    "state",
-    "zip_code",
-    "house_size",
-    "prev_sold_date",
-)
+# The record contract is shared with the pipeline's client: one definition of the columns,
+# days and statuses for both sides.
+COLUMNS = RAW_COLUMNS
 NUMERIC_COLUMNS = ("price", "bed", "bath", "acre_lot", "house_size")
-DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-STATUSES = ("for_sale", "sold", "ready_to_build")
 _STATUS_P = (0.6, 0.38, 0.02)
 
 # Price model (log scale): a 1,750 sq ft home at national level costs about $325k.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from data_api_emulator.generator import DAYS
+from data_api_emulator.generator import COLUMNS, DAYS
 
 __all__ = ["openapi_document"]
 
@@ -19,20 +19,7 @@ _RECORD: dict[str, Any] = {
     "type": "object",
     "description": "One listing (realtor.com layout). Numbers may arrive as strings, zip "
     "codes as numbers, and any field may be null: clean before use.",
-    "required": [
-        "brokered_by",
-        "status",
-        "price",
-        "bed",
-        "bath",
-        "acre_lot",
-        "street",
-        "city",
-        "state",
-        "zip_code",
-        "house_size",
-        "prev_sold_date",
-    ],
+    "required": list(COLUMNS),
     "properties": {
         "brokered_by": _NUMBER_OR_TEXT,
         "status": _TEXT,
