@@ -131,17 +131,6 @@ def preflight_listeners(ss_output, proto):
     return listeners
 
 
-def preflight_mount_for(mounts, path):
-    """The mount (from ansible_facts.mounts) that holds path: the longest matching mount point."""
-    best = None
-    for mount in mounts or []:
-        point = mount.get("mount", "")
-        inside = path == point or path.startswith(point.rstrip("/") + "/") or point == "/"
-        if inside and (best is None or len(point) > len(best["mount"])):
-            best = mount
-    return best or {}
-
-
 class FilterModule:
     """Network and resource helpers for the preflight role."""
 
@@ -158,5 +147,4 @@ class FilterModule:
             "preflight_host_networks": preflight_host_networks,
             "preflight_host_addresses": preflight_host_addresses,
             "preflight_listeners": preflight_listeners,
-            "preflight_mount_for": preflight_mount_for,
         }
