@@ -191,9 +191,7 @@ def check_service_selectors(docs: Iterable[dict]) -> list[str]:
             errors.append(f"{_name(svc)} has no selector")
             continue
         matches = [
-            spec
-            for labels, spec in pods
-            if all(labels.get(k) == v for k, v in selector.items())
+            spec for labels, spec in pods if all(labels.get(k) == v for k, v in selector.items())
         ]
         if not matches:
             errors.append(f"{_name(svc)} selector {selector} matches no pod template")
@@ -261,7 +259,7 @@ def check_no_helm_hooks(docs: Iterable[dict]) -> list[str]:
     """No object relies on Helm or Argo CD hooks (migrations are ordered by the manifests)."""
     errors = []
     for doc in docs:
-        for key in (doc.get("metadata", {}).get("annotations") or {}):
+        for key in doc.get("metadata", {}).get("annotations") or {}:
             if key.startswith(("helm.sh/hook", "argocd.argoproj.io/hook")):
                 errors.append(f"{_name(doc)} has hook annotation {key}")
     return errors

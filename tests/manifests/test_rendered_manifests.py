@@ -56,8 +56,9 @@ def test_every_component_is_rendered(rendered):
         "web-ui",
     ]
     assert sorted(by_kind(rendered.docs, "StatefulSet")) == ["postgresql", "seaweedfs"]
-    assert all(d["metadata"].get("namespace") == "mlops" for d in rendered.docs
-               if d["kind"] != "Namespace")
+    assert all(
+        d["metadata"].get("namespace") == "mlops" for d in rendered.docs if d["kind"] != "Namespace"
+    )
 
 
 def test_cli_validator_accepts_every_file_strictly(rendered):
@@ -66,7 +67,9 @@ def test_cli_validator_accepts_every_file_strictly(rendered):
     files = sorted(str(p) for p in rendered.dir.glob("*.yaml"))
     proc = subprocess.run(
         [str(cli), "-k", policy.K8S_VERSION, "--strict", "--quiet", *files],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -106,8 +109,12 @@ def test_real_secrets_only_when_asked(rendered, rendered_with_secrets):
 
 
 def test_default_nodeports_and_loadbalancers(rendered, rendered_nodeport):
-    expected = {"airflow-api-server": 30080, "mlflow": 30500, "model-server": 30800,
-                "web-ui": 30501}
+    expected = {
+        "airflow-api-server": 30080,
+        "mlflow": 30500,
+        "model-server": 30800,
+        "web-ui": 30501,
+    }
     for render, svc_type in ((rendered, "LoadBalancer"), (rendered_nodeport, "NodePort")):
         services = by_kind(render.docs, "Service")
         exposed = {n: s for n, s in services.items() if s["spec"]["type"] != "ClusterIP"}
@@ -119,8 +126,11 @@ def test_default_nodeports_and_loadbalancers(rendered, rendered_nodeport):
 
 
 def test_images_come_from_versions_yml_and_one_app_image(rendered):
-    images = {c["image"] for _o, _m, spec in policy.pod_specs(rendered.docs)
-              for _f, c in policy.containers(spec)}
+    images = {
+        c["image"]
+        for _o, _m, spec in policy.pod_specs(rendered.docs)
+        for _f, c in policy.containers(spec)
+    }
     pins = VERSIONS["images"]
     assert images == {
         APP_IMAGE,
@@ -141,11 +151,18 @@ def test_registry_prefix_applies_to_every_image(tmp_path):
 
     inventory = copy_inventory(tmp_path / "inventory")
     out = tmp_path / "out"
-    run_playbook("render.yml", inventory, "-e", f"render_dir={out}",
-                 "-e", "platform_image_registry=registry.example.lan:5000")
+    run_playbook(
+        "render.yml",
+        inventory,
+        "-e",
+        f"render_dir={out}",
+        "-e",
+        "platform_image_registry=registry.example.lan:5000",
+    )
     docs = [d for ds in load_rendered(out).values() for d in ds]
-    images = {c["image"] for _o, _m, spec in policy.pod_specs(docs)
-              for _f, c in policy.containers(spec)}
+    images = {
+        c["image"] for _o, _m, spec in policy.pod_specs(docs) for _f, c in policy.containers(spec)
+    }
     assert images and all(i.startswith("registry.example.lan:5000/") for i in images), images
     assert policy.check_images(docs) == []
 
@@ -164,7 +181,8 @@ def test_airflow_wiring(rendered):
     config = by_kind(docs, "ConfigMap")["airflow-config"]["data"]
     assert config["AIRFLOW__CORE__EXECUTOR"] == "KubernetesExecutor"
     assert config["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == (
-        "http://airflow-api-server:8080/execution/")
+        "http://airflow-api-server:8080/execution/"
+    )
     assert config["AIRFLOW__LOGGING__REMOTE_LOGGING"] == "True"
     assert config["AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER"].startswith("s3://airflow-logs/")
     conn_id = config["AIRFLOW__LOGGING__REMOTE_LOG_CONN_ID"]
@@ -214,12 +232,12 @@ def test_mlflow_auth_off_leaves_clients_without_credentials(rendered_nodeport):
 
 def test_postgres_databases(rendered):
     script = by_kind(rendered.docs, "ConfigMap")["postgresql-bootstrap"]["data"]["bootstrap.sh"]
-    for db, owner in (("airflow", "airflow"), ("mlflow", "mlflow"),
-                      ("predictions", "predictions")):
+    for db, owner in (("airflow", "airflow"), ("mlflow", "mlflow"), ("predictions", "predictions")):
         assert f"ensure {db} {owner} " in script
 
 
 # --- the checks must be able to fail -------------------------------------------------------
+
 
 def _broken(rendered, mutate):
     docs = copy.deepcopy(rendered.docs)
@@ -227,57 +245,66 @@ def _broken(rendered, mutate):
     return docs
 
 
+def _doc(docs, kind, name):
+    return next(d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name)
+
+
 def _deployment(docs, name):
-    return next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == name)
+    return _doc(docs, "Deployment", name)
+
+
+def _pod(docs, name):
+    return _deployment(docs, name)["spec"]["template"]["spec"]
 
 
 MUTATIONS = {
     "probes": (
         policy.check_probes,
-        lambda docs: _deployment(docs, "web-ui")["spec"]["template"]["spec"]["containers"][0]
-        .pop("livenessProbe"),
+        lambda docs: _pod(docs, "web-ui")["containers"][0].pop("livenessProbe"),
     ),
     "resources": (
         policy.check_resources,
-        lambda docs: _deployment(docs, "mlflow")["spec"]["template"]["spec"]["initContainers"][0]
-        ["resources"].pop("limits"),
+        lambda docs: _pod(docs, "mlflow")["initContainers"][0]["resources"].pop("limits"),
     ),
     "root": (
         policy.check_non_root,
-        lambda docs: _deployment(docs, "model-server")["spec"]["template"]["spec"]
-        ["securityContext"].update(runAsUser=0),
+        lambda docs: _pod(docs, "model-server")["securityContext"].update(runAsUser=0),
     ),
     "latest": (
         policy.check_images,
-        lambda docs: _deployment(docs, "web-ui")["spec"]["template"]["spec"]["containers"][0]
-        .update(image="localhost/house-price-appliance:latest"),
+        lambda docs: _pod(docs, "web-ui")["containers"][0].update(
+            image="localhost/house-price-appliance:latest"
+        ),
     ),
     "untagged": (
         policy.check_images,
-        lambda docs: _deployment(docs, "web-ui")["spec"]["template"]["spec"]["containers"][0]
-        .update(image="registry.example.lan:5000/house-price-appliance"),
+        lambda docs: _pod(docs, "web-ui")["containers"][0].update(
+            image="registry.example.lan:5000/house-price-appliance"
+        ),
     ),
     "selector": (
         policy.check_service_selectors,
-        lambda docs: next(d for d in docs if d["kind"] == "Service"
-                          and d["metadata"]["name"] == "mlflow")["spec"]["selector"]
-        .update({"app.kubernetes.io/name": "mlflow-server"}),
+        lambda docs: _doc(docs, "Service", "mlflow")["spec"]["selector"].update(
+            {"app.kubernetes.io/name": "mlflow-server"}
+        ),
     ),
     "missing secret": (
         policy.check_references,
-        lambda docs: docs.remove(next(d for d in docs if d["kind"] == "Secret"
-                                      and d["metadata"]["name"] == "s3-credentials")),
+        lambda docs: docs.remove(_doc(docs, "Secret", "s3-credentials")),
     ),
     "missing key": (
         policy.check_references,
-        lambda docs: next(d for d in docs if d["kind"] == "Secret"
-                          and d["metadata"]["name"] == "mlflow-credentials")["stringData"]
-        .pop("MLFLOW_BACKEND_STORE_URI"),
+        lambda docs: _doc(docs, "Secret", "mlflow-credentials")["stringData"].pop(
+            "MLFLOW_BACKEND_STORE_URI"
+        ),
     ),
     "hook": (
         policy.check_no_helm_hooks,
-        lambda docs: next(d for d in docs if d["kind"] == "Job")["metadata"]
-        .setdefault("annotations", {}).update({"helm.sh/hook": "pre-install"}),
+        lambda docs: (
+            next(d for d in docs if d["kind"] == "Job")["metadata"]
+            .setdefault("annotations", {})
+            .update({"helm.sh/hook": "pre-install"})
+        ),
     ),
     "task pod root": (
         policy.check_non_root,
@@ -287,8 +314,7 @@ MUTATIONS = {
 
 
 def _set_pod_template(docs, old, new):
-    cm = next(d for d in docs if d["kind"] == "ConfigMap"
-              and d["metadata"]["name"] == "airflow-pod-template")
+    cm = _doc(docs, "ConfigMap", "airflow-pod-template")
     text = cm["data"]["pod_template.yaml"]
     text = yaml.safe_dump(yaml.safe_load(text)).replace(old, new)
     assert new in text
@@ -305,14 +331,16 @@ def test_policy_catches_a_broken_manifest(rendered, case):
 def test_secret_leak_is_caught(rendered):
     value = rendered.secrets["postgres_superuser_password"]
     docs = copy.deepcopy(rendered.docs)
-    _deployment(docs, "web-ui")["spec"]["template"]["spec"]["containers"][0]["env"].append(
-        {"name": "LEAK", "value": f"postgresql://postgres:{value}@postgresql"})
+    _pod(docs, "web-ui")["containers"][0]["env"].append(
+        {"name": "LEAK", "value": f"postgresql://postgres:{value}@postgresql"}
+    )
     assert policy.check_no_secret_values(docs, [value]) == [
-        "Deployment/web-ui contains a generated secret value"]
+        "Deployment/web-ui contains a generated secret value"
+    ]
 
 
 def test_schema_check_catches_unknown_field(rendered):
     docs = copy.deepcopy(rendered.docs)
-    _deployment(docs, "web-ui")["spec"]["template"]["spec"]["containers"][0]["imagePolicy"] = "x"
+    _pod(docs, "web-ui")["containers"][0]["imagePolicy"] = "x"
     errors = policy.validate_schema(docs)
     assert errors and "Deployment/web-ui" in errors[0]

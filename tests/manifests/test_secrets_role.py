@@ -67,15 +67,19 @@ def test_only_missing_secrets_are_added(inventory):
     assert _mode(secrets_file) == 0o600
     assert after["web_operator_token"] and after["web_secret_key"]
     assert after["web_operator_token"] != values["web_operator_token"]
-    unchanged = {k: v for k, v in values.items() if k not in {"web_operator_token",
-                                                             "web_secret_key"}}
+    unchanged = {
+        k: v for k, v in values.items() if k not in {"web_operator_token", "web_secret_key"}
+    }
     assert {k: after[k] for k in unchanged} == unchanged
 
 
 def _vault(inventory: Path, *args: str) -> None:
     subprocess.run(
-        [str(VENV_BIN / "ansible-vault"), *args], env=ansible_env(), check=True,
-        capture_output=True, cwd=REPO,
+        [str(VENV_BIN / "ansible-vault"), *args],
+        env=ansible_env(),
+        check=True,
+        capture_output=True,
+        cwd=REPO,
     )
 
 
@@ -95,8 +99,16 @@ def test_vault_encrypted_file_is_read_and_left_encrypted(inventory, tmp_path):
 
     # Rendering with the vaulted file uses the same values.
     out = tmp_path / "out"
-    run_playbook("render.yml", inventory, "--vault-password-file", str(password),
-                 "-e", f"render_dir={out}", "-e", "render_secrets=true")
+    run_playbook(
+        "render.yml",
+        inventory,
+        "--vault-password-file",
+        str(password),
+        "-e",
+        f"render_dir={out}",
+        "-e",
+        "render_secrets=true",
+    )
     rendered = (out / "secrets" / "40-airflow.yaml").read_text()
     assert values["airflow_fernet_key"] in rendered
 
@@ -117,8 +129,9 @@ def test_vault_encrypted_file_missing_a_secret_fails_with_instructions(inventory
     _vault(inventory, "encrypt", "--vault-password-file", str(password), str(secrets_file))
     encrypted = secrets_file.read_text()
 
-    proc = run_playbook("secrets.yml", inventory, "--vault-password-file", str(password),
-                        check=False)
+    proc = run_playbook(
+        "secrets.yml", inventory, "--vault-password-file", str(password), check=False
+    )
     assert proc.returncode != 0
     assert "model_server_reload_token" in proc.stdout
     assert "ansible-vault decrypt" in proc.stdout

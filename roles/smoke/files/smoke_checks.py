@@ -1,6 +1,8 @@
 """In-cluster checks run by the smoke role inside an Airflow pod (our application image).
 
-Usage: python smoke_checks.py s3-roundtrip | mlflow-roundtrip PINNED_VERSION | s3-count BUCKET PREFIX
+Usage: python smoke_checks.py s3-roundtrip
+       python smoke_checks.py mlflow-roundtrip PINNED_VERSION
+       python smoke_checks.py s3-count BUCKET PREFIX
 Exits non-zero with a message on the first failure.
 """
 
