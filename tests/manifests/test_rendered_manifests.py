@@ -7,6 +7,7 @@ There is no Kubernetes API on the test machines: these tests prove what can be p
 from __future__ import annotations
 
 import copy
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -344,3 +345,38 @@ def test_schema_check_catches_unknown_field(rendered):
     _pod(docs, "web-ui")["containers"][0]["imagePolicy"] = "x"
     errors = policy.validate_schema(docs)
     assert errors and "Deployment/web-ui" in errors[0]
+
+
+def test_every_airflow_setting_is_a_real_airflow_option(rendered, tmp_path):
+    """AIRFLOW__SECTION__KEY variables are checked against Airflow's own config description
+    (core and installed providers): a misspelt key would be silently ignored by Airflow."""
+    keys = set()
+    for _owner, _meta, spec in policy.pod_specs(rendered.docs):
+        for _field, container in policy.containers(spec):
+            keys |= {e["name"] for e in container.get("env") or []}
+    for doc in rendered.docs:
+        if doc["kind"] in {"ConfigMap", "Secret"}:
+            keys |= set(doc.get("data") or {}) | set(doc.get("stringData") or {})
+    keys = sorted(k for k in keys if k.startswith("AIRFLOW__"))
+    assert len(keys) >= 20
+    code = (
+        "import sys\n"
+        "from airflow.configuration import conf\n"
+        "conf.load_providers_configuration()\n"
+        "d = conf.configuration_description\n"
+        "for key in sys.argv[1:]:\n"
+        "    _, section, option = key.split('__', 2)\n"
+        "    if option.lower() not in d.get(section.lower(), {}).get('options', {}):\n"
+        "        print('UNKNOWN-OPTION', key)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *keys, "AIRFLOW__CORE__NO_SUCH_OPTION"],
+        env={**os.environ, "AIRFLOW_HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    # The deliberately wrong key proves the check can fail.
+    unknown = [line.split()[1] for line in proc.stdout.splitlines() if "UNKNOWN-OPTION" in line]
+    assert unknown == ["AIRFLOW__CORE__NO_SUCH_OPTION"]
