@@ -121,6 +121,16 @@ def test_default_nodeports_and_loadbalancers(rendered, rendered_nodeport):
         exposed = {n: s for n, s in services.items() if s["spec"]["type"] != "ClusterIP"}
         assert {n: s["spec"]["ports"][0]["nodePort"] for n, s in exposed.items()} == expected
         assert {s["spec"]["type"] for s in exposed.values()} == {svc_type}
+        fixed = {n: s["spec"].get("loadBalancerIP") for n, s in exposed.items()}
+        if svc_type == "LoadBalancer":
+            assert fixed == {
+                "airflow-api-server": None,
+                "mlflow": "192.0.2.242",
+                "model-server": None,
+                "web-ui": "192.0.2.241",
+            }
+        else:
+            assert set(fixed.values()) == {None}
         # Databases and object storage stay inside the cluster.
         assert services["postgresql"]["spec"]["type"] == "ClusterIP"
         assert services["seaweedfs"]["spec"]["type"] == "ClusterIP"
@@ -218,7 +228,12 @@ def test_mlflow_wiring(rendered):
     assert "--host=0.0.0.0" in args
     assert "--artifacts-destination=s3://mlflow-artifacts" in args
     hosts = next(a for a in args if a.startswith("--allowed-hosts=")).split("=", 1)[1].split(",")
-    for needed in ("mlflow:5000", "mlflow.mlops.svc.cluster.local:5000", "192.0.2.10:30500"):
+    for needed in (
+        "mlflow:5000",
+        "mlflow.mlops.svc.cluster.local:5000",
+        "192.0.2.10:30500",
+        "192.0.2.242:5000",
+    ):
         assert needed in hosts
     assert "--app-name=basic-auth" in args
     assert dep["spec"]["strategy"]["type"] == "Recreate"
