@@ -1,0 +1,113 @@
+"""Fixtures: run the real playbooks against a copy of the fixture inventory (no cluster)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURE_INVENTORY = Path(__file__).parent / "fixtures" / "inventory"
+VENV_BIN = Path(sys.executable).parent
+
+
+def ansible_env() -> dict[str, str]:
+    """Environment for ansible-playbook runs: this checkout's roles, no user config."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "ANSIBLE_ROLES_PATH": str(REPO / "roles"),
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_FORCE_COLOR": "0",
+            "ANSIBLE_RETRY_FILES_ENABLED": "0",
+            "ANSIBLE_LOCALHOST_WARNING": "0",
+            "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
+        }
+    )
+    return env
+
+
+def run_playbook(playbook: str, inventory: Path, *args: str, check: bool = True):
+    """Run playbooks/<playbook> and return the CompletedProcess (stdout and stderr merged)."""
+    cmd = [
+        str(VENV_BIN / "ansible-playbook"),
+        "-i",
+        str(inventory),
+        str(REPO / "playbooks" / playbook),
+        *args,
+    ]
+    proc = subprocess.run(
+        cmd, env=ansible_env(), cwd=REPO, capture_output=True, text=True, timeout=600
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed:\n{proc.stdout[-6000:]}\n{proc.stderr}")
+    return proc
+
+
+def recap(output: str) -> dict[str, int]:
+    """Sum the counters of the PLAY RECAP lines of an ansible-playbook run."""
+    totals: dict[str, int] = {}
+    for line in output.split("PLAY RECAP", 1)[-1].splitlines():
+        for key, value in re.findall(r"(\w+)=(\d+)", line):
+            totals[key] = totals.get(key, 0) + int(value)
+    return totals
+
+
+def copy_inventory(dest: Path) -> Path:
+    """A private copy of the fixture inventory (the secrets role writes into it)."""
+    shutil.copytree(FIXTURE_INVENTORY, dest)
+    return dest
+
+
+def load_rendered(render_dir: Path) -> dict[str, list[dict]]:
+    """Every rendered document, by file name (secrets/ subdirectory excluded)."""
+    return {
+        path.name: [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+        for path in sorted(render_dir.glob("*.yaml"))
+    }
+
+
+class Rendered:
+    """One render.yml run: the output directory, its documents and the generated secrets."""
+
+    def __init__(self, inventory: Path, render_dir: Path):
+        self.inventory = inventory
+        self.dir = render_dir
+        self.files = load_rendered(render_dir)
+        self.docs = [doc for docs in self.files.values() for doc in docs]
+        self.secrets = yaml.safe_load((inventory / "secrets" / "platform.yml").read_text())
+
+
+def _render(tmp: Path, *extra: str) -> Rendered:
+    inventory = copy_inventory(tmp / "inventory")
+    out = tmp / "out"
+    run_playbook("render.yml", inventory, "-e", f"render_dir={out}", *extra)
+    return Rendered(inventory, out)
+
+
+@pytest.fixture(scope="session")
+def rendered(tmp_path_factory) -> Rendered:
+    """The fixture inventory rendered with its defaults (MetalLB pool set: LoadBalancers)."""
+    return _render(tmp_path_factory.mktemp("render-default"))
+
+
+@pytest.fixture(scope="session")
+def rendered_nodeport(tmp_path_factory) -> Rendered:
+    """The fixture inventory rendered with MetalLB off and MLflow auth off."""
+    return _render(
+        tmp_path_factory.mktemp("render-nodeport"),
+        "-e",
+        '{"platform_metallb_enabled": false, "platform_mlflow_auth_enabled": false}',
+    )
+
+
+@pytest.fixture(scope="session")
+def rendered_with_secrets(tmp_path_factory) -> Rendered:
+    """A render that also writes the real Secret manifests (render_secrets=true)."""
+    return _render(tmp_path_factory.mktemp("render-secrets"), "-e", "render_secrets=true")

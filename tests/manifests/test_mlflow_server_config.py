@@ -1,0 +1,212 @@
+"""Start a real MLflow server with the rendered Deployment's arguments and auth config.
+
+No cluster here, so the pieces a cluster would provide are stand-ins: SQLite instead of the
+PostgreSQL backend (the only argument swapped), moto instead of SeaweedFS. Everything else
+(--allowed-hosts, basic-auth, proxied S3 artifacts, the generated credentials) is what the
+Deployment runs, and the smoke role's in-cluster script is run against it unchanged.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+import requests
+import yaml
+
+from .conftest import REPO, VENV_BIN
+
+pytestmark = pytest.mark.integration
+
+VERSIONS = yaml.safe_load((REPO / "versions.yml").read_text())
+SMOKE_SCRIPT = REPO / "roles" / "smoke" / "files" / "smoke_checks.py"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait(url: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(1)
+    raise AssertionError(f"{url} did not answer within {timeout} s")
+
+
+def _start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    # Own process group: MLflow starts job consumers that outlive a plain SIGTERM.
+    return subprocess.Popen(
+        cmd, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def mlflow_server(rendered_with_secrets, tmp_path_factory):
+    render = rendered_with_secrets
+    tmp = tmp_path_factory.mktemp("mlflow-server")
+    docs = [d for d in yaml.safe_load_all((render.dir / "30-mlflow.yaml").read_text()) if d]
+    deployment = next(d for d in docs if d["kind"] == "Deployment")
+    args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+    secrets = {
+        d["metadata"]["name"]: d["stringData"]
+        for d in yaml.safe_load_all((render.dir / "secrets" / "30-mlflow.yaml").read_text())
+    }
+    creds = secrets["mlflow-credentials"]
+    client = secrets["mlflow-client-credentials"]
+    s3_keys = render.secrets["s3_access_key"], render.secrets["s3_secret_key"]
+
+    auth_ini = tmp / "basic_auth.ini"
+    auth_ini.write_text(
+        "\n".join(
+            f"database_uri = sqlite:///{tmp}/auth.db" if line.startswith("database_uri") else line
+            for line in creds["basic_auth.ini"].splitlines()
+        )
+    )
+    s3_port, port = _free_port(), _free_port()
+    env = {
+        **os.environ,
+        "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}",
+        "AWS_ACCESS_KEY_ID": s3_keys[0],
+        "AWS_SECRET_ACCESS_KEY": s3_keys[1],
+        "MLFLOW_S3_ENDPOINT_URL": f"http://127.0.0.1:{s3_port}",
+        "MLFLOW_AUTH_CONFIG_PATH": str(auth_ini),
+        "MLFLOW_AUTH_ADMIN_USERNAME": creds["MLFLOW_AUTH_ADMIN_USERNAME"],
+        "MLFLOW_AUTH_ADMIN_PASSWORD": creds["MLFLOW_AUTH_ADMIN_PASSWORD"],
+        "MLFLOW_FLASK_SERVER_SECRET_KEY": creds["MLFLOW_FLASK_SERVER_SECRET_KEY"],
+        "MLFLOW_BACKEND_STORE_URI": f"sqlite:///{tmp}/mlflow.db",
+    }
+    moto = _start(
+        [str(VENV_BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(s3_port)],
+        env,
+        tmp / "moto.log",
+    )
+    server = None
+    try:
+        _wait(f"http://127.0.0.1:{s3_port}/moto-api/", 30)
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=env["MLFLOW_S3_ENDPOINT_URL"],
+            region_name="us-east-1",
+            aws_access_key_id=s3_keys[0],
+            aws_secret_access_key=s3_keys[1],
+        )
+        for bucket in ("mlflow-artifacts", "house-prices"):
+            s3.create_bucket(Bucket=bucket)
+        subprocess.run(
+            [str(VENV_BIN / "mlflow"), "db", "upgrade", env["MLFLOW_BACKEND_STORE_URI"]],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+        local_args = [a for a in args if not a.startswith(("--host=", "--port=", "--workers="))]
+        server = _start(
+            [
+                str(VENV_BIN / "mlflow"),
+                *local_args,
+                "--host=127.0.0.1",
+                f"--port={port}",
+                "--workers=1",
+            ],
+            env,
+            tmp / "mlflow.log",
+        )
+        try:
+            _wait(f"http://127.0.0.1:{port}/health", 240)
+        except AssertionError:
+            raise AssertionError((tmp / "mlflow.log").read_text()[-4000:]) from None
+        yield {
+            "url": f"http://127.0.0.1:{port}",
+            "auth": (client["MLFLOW_TRACKING_USERNAME"], client["MLFLOW_TRACKING_PASSWORD"]),
+            "env": {
+                **env,
+                "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{port}",
+                **client,
+                "HOUSE_PRICES_S3_ENDPOINT": env["MLFLOW_S3_ENDPOINT_URL"],
+                "HOUSE_PRICES_S3_BUCKET": "house-prices",
+            },
+        }
+    finally:
+        if server is not None:
+            _stop(server)
+        _stop(moto)
+
+
+def _smoke(server, *args: str) -> subprocess.CompletedProcess:
+    """Run the smoke role's script exactly as the role does (base64 through python -c)."""
+    code = base64.b64encode(SMOKE_SCRIPT.read_bytes()).decode()
+    return subprocess.run(
+        [sys.executable, "-c", f"import base64;exec(base64.b64decode('{code}'))", *args],
+        env=server["env"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+@pytest.mark.parametrize(
+    ("host", "status"),
+    [
+        ("mlflow:5000", 200),
+        ("mlflow.mlops.svc.cluster.local:5000", 200),
+        ("192.0.2.10:30500", 200),  # the NodePort on the fixture's server address
+        ("evil.example:5000", 403),
+        ("mlflow:5001", 403),
+    ],
+)
+def test_rendered_allowed_hosts(mlflow_server, host, status):
+    answer = requests.get(
+        f"{mlflow_server['url']}/api/2.0/mlflow/experiments/search",
+        params={"max_results": 1},
+        headers={"Host": host},
+        auth=mlflow_server["auth"],
+        timeout=30,
+    )
+    assert answer.status_code == status, answer.text[:300]
+
+
+def test_basic_auth_is_on_with_the_generated_password(mlflow_server):
+    url = f"{mlflow_server['url']}/api/2.0/mlflow/experiments/search?max_results=1"
+    assert requests.get(url, timeout=30).status_code == 401
+    assert requests.get(url, auth=("admin", "password1234"), timeout=30).status_code == 401
+    assert requests.get(url, auth=mlflow_server["auth"], timeout=30).status_code == 200
+
+
+def test_smoke_script_s3_round_trip(mlflow_server):
+    proc = _smoke(mlflow_server, "s3-roundtrip")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.startswith("s3 ok:")
+
+
+def test_smoke_script_mlflow_round_trip_and_version_check(mlflow_server):
+    proc = _smoke(mlflow_server, "mlflow-roundtrip", VERSIONS["mlflow"])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"mlflow ok: version {VERSIONS['mlflow']}" in proc.stdout
+    # Artifacts went through the server into the S3 bucket.
+    assert _smoke(mlflow_server, "s3-count", "mlflow-artifacts", "").stdout.strip() != "0"
+    mismatch = _smoke(mlflow_server, "mlflow-roundtrip", "0.0.0")
+    assert mismatch.returncode != 0
+    assert "MLflow version mismatch" in mismatch.stderr
