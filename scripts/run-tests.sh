@@ -14,6 +14,9 @@ ruff format --check .
 if [ -f .yamllint ]; then yamllint --strict .; fi
 if [ -d roles ] && [ -f .ansible-lint ]; then ansible-lint --offline; fi
 
+echo "== Molecule base image"
+scripts/molecule-image.sh
+
 echo "== tests"
 mkdir -p artifacts
 exec pytest -p no:cacheprovider "$@"
