@@ -59,9 +59,9 @@ def recap(output: str) -> dict[str, int]:
     return totals
 
 
-def copy_inventory(dest: Path) -> Path:
-    """A private copy of the fixture inventory (the secrets role writes into it)."""
-    shutil.copytree(FIXTURE_INVENTORY, dest)
+def copy_inventory(dest: Path, source: Path = FIXTURE_INVENTORY) -> Path:
+    """A private copy of an inventory (the secrets role writes into it)."""
+    shutil.copytree(source, dest, ignore=shutil.ignore_patterns("secrets"))
     return dest
 
 
@@ -84,8 +84,8 @@ class Rendered:
         self.secrets = yaml.safe_load((inventory / "secrets" / "platform.yml").read_text())
 
 
-def _render(tmp: Path, *extra: str) -> Rendered:
-    inventory = copy_inventory(tmp / "inventory")
+def _render(tmp: Path, *extra: str, source: Path = FIXTURE_INVENTORY) -> Rendered:
+    inventory = copy_inventory(tmp / "inventory", source)
     out = tmp / "out"
     run_playbook("render.yml", inventory, "-e", f"render_dir={out}", *extra)
     return Rendered(inventory, out)
@@ -95,6 +95,13 @@ def _render(tmp: Path, *extra: str) -> Rendered:
 def rendered(tmp_path_factory) -> Rendered:
     """The fixture inventory rendered with its defaults (MetalLB pool set: LoadBalancers)."""
     return _render(tmp_path_factory.mktemp("render-default"))
+
+
+@pytest.fixture(scope="session")
+def rendered_example(tmp_path_factory) -> Rendered:
+    """The committed example inventory (inventory/example), exactly as a user copies it."""
+    example = Path(__file__).resolve().parents[2] / "inventory" / "example"
+    return _render(tmp_path_factory.mktemp("render-example"), source=example)
 
 
 @pytest.fixture(scope="session")

@@ -75,7 +75,7 @@ def test_cli_validator_accepts_every_file_strictly(rendered):
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-@pytest.mark.parametrize("fixture", ["rendered", "rendered_nodeport"])
+@pytest.mark.parametrize("fixture", ["rendered_example", "rendered", "rendered_nodeport"])
 def test_schema_and_policies(request, fixture):
     docs = request.getfixturevalue(fixture).docs
     assert policy.validate_schema(docs) == []
