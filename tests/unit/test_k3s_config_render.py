@@ -1,0 +1,128 @@
+"""Render the k3s_server / k3s_agent config.yaml templates for whole topologies.
+
+The real templates, role defaults and example group_vars are rendered by ansible-playbook for
+an inventory of fake hosts (nothing is installed), so the HA layout that Molecule cannot
+afford (three servers) is checked too: cluster-init on the first server, `server:` on the
+others, and agents joining the first server's address.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def _render(tmp_path: Path, servers: int, agents: int) -> dict[str, dict]:
+    out = tmp_path / "out"
+    out.mkdir()
+    hosts = {
+        "k3s_cluster": {
+            "children": {
+                "k3s_servers": {
+                    "hosts": {f"s{i}": {"test_ip": f"192.168.1.{10 + i}"} for i in range(servers)}
+                },
+                "k3s_agents": {
+                    "hosts": {f"a{i}": {"test_ip": f"192.168.1.{50 + i}"} for i in range(agents)}
+                },
+            },
+            "vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable},
+        }
+    }
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(yaml.safe_dump(hosts))
+    playbook = tmp_path / "render.yml"
+    playbook.write_text(
+        textwrap.dedent(
+            f"""\
+            - hosts: k3s_cluster
+              gather_facts: false
+              vars_files:
+                - {ROOT}/inventory/example/group_vars/all/cluster.yml
+                - {ROOT}/roles/k3s_server/defaults/main.yml
+                - {ROOT}/roles/k3s_agent/defaults/main.yml
+              tasks:
+                - name: Use the test address as node IP
+                  ansible.builtin.set_fact:
+                    k3s_node_ip: "{{{{ test_ip }}}}"
+                - name: Render the config of each node
+                  delegate_to: localhost
+                  ansible.builtin.copy:
+                    dest: "{out}/{{{{ inventory_hostname }}}}.yaml"
+                    mode: "0600"
+                    content: >-
+                      {{{{ lookup('ansible.builtin.template',
+                          '{ROOT}/roles/' ~ ('k3s_server'
+                          if inventory_hostname in groups['k3s_servers'] else 'k3s_agent')
+                          ~ '/templates/config.yaml.j2') }}}}
+            """
+        )
+    )
+    env = dict(
+        os.environ,
+        ANSIBLE_LOCALHOST_WARNING="false",
+        PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+    )
+    result = subprocess.run(
+        [str(BIN / "ansible-playbook"), "-i", str(inventory), str(playbook)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return {path.stem: yaml.safe_load(path.read_text()) for path in out.glob("*.yaml")}
+
+
+@pytest.fixture(scope="module")
+def ha(tmp_path_factory):
+    return _render(tmp_path_factory.mktemp("ha"), servers=3, agents=2)
+
+
+def test_ha_first_server_initialises_etcd(ha):
+    first = ha["s0"]
+    assert first["cluster-init"] is True
+    assert "server" not in first
+    assert first["cluster-cidr"] == "10.44.0.0/16"
+    assert first["service-cidr"] == "10.45.0.0/16"
+    assert first["cluster-dns"] == "10.45.0.10"
+    assert first["write-kubeconfig-mode"] == "0600"
+    assert first["token-file"] == "/etc/rancher/k3s/token"
+    assert first["selinux"] is False
+
+
+def test_ha_other_servers_join_the_first_with_identical_settings(ha):
+    keys = ("cluster-cidr", "service-cidr", "cluster-dns", "disable")
+    for name in ("s1", "s2"):
+        config = ha[name]
+        assert config["server"] == "https://192.168.1.10:6443"
+        assert "cluster-init" not in config
+        assert config["node-ip"] == f"192.168.1.{10 + int(name[1])}"
+        assert {k: config[k] for k in keys} == {k: ha["s0"][k] for k in keys}
+
+
+def test_agents_join_the_first_server_and_carry_no_server_settings(ha):
+    for name in ("a0", "a1"):
+        config = ha[name]
+        assert config["server"] == "https://192.168.1.10:6443"
+        assert config["node-ip"] == f"192.168.1.{50 + int(name[1])}"
+        assert config["token-file"] == "/etc/rancher/k3s/token"
+        assert "cluster-cidr" not in config
+        assert "token" not in config
+
+
+def test_single_server_uses_no_embedded_etcd(tmp_path):
+    configs = _render(tmp_path, servers=1, agents=1)
+    assert "cluster-init" not in configs["s0"]
+    assert "server" not in configs["s0"]
+    assert configs["s0"]["tls-san"] == ["192.168.1.10"]
+    assert configs["a0"]["server"] == "https://192.168.1.10:6443"
