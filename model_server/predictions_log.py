@@ -137,6 +137,8 @@ class PredictionLog:
                 batch.append(item)
             if batch:
                 self._write(batch, retry=not stop)
+            for _ in range(len(batch) + stop):
+                self._queue.task_done()
             if stop:
                 return
 
@@ -157,6 +159,11 @@ class PredictionLog:
                 self.on_error()
                 return
         _log.error("prediction log lost %d rows after retries", len(rows))
+
+    def flush(self) -> None:
+        """Block until everything queued so far is written."""
+        if self._thread is not None and not self._closed.is_set():
+            self._queue.join()
 
     def close(self, timeout: float = 30.0) -> None:
         """Write everything queued, then stop the writer. Safe to call more than once."""
