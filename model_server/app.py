@@ -1,6 +1,5 @@
 """The app factory and the per-process state it wires together."""
 
-
 from __future__ import annotations
 
 import atexit
@@ -81,6 +80,6 @@ def create_app(config: ServerConfig | None = None, start_background: bool = True
 
     if start_background:
         log.start()
-        holder.start()
+        holder.start(wait=config.startup_wait_seconds)
         atexit.register(state.close)
     return app

@@ -29,6 +29,11 @@ ENVIRONMENT: dict[str, tuple[str, type, str]] = {
         float,
         "longest wait between load attempts while no model is loaded",
     ),
+    "MODEL_SERVER_STARTUP_WAIT": (
+        "startup_wait_seconds",
+        float,
+        "how long a worker waits for its first model load before serving (not-ready)",
+    ),
     "MODEL_SERVER_MAX_BATCH": ("max_batch", int, "most listings in one /predict request"),
     "MODEL_SERVER_CACHED_VERSIONS": (
         "cached_versions",
@@ -49,6 +54,7 @@ class ServerConfig:
     poll_seconds: float = 30.0
     retry_initial_seconds: float = 1.0
     retry_max_seconds: float = 60.0
+    startup_wait_seconds: float = 30.0
     max_batch: int = 1000
     cached_versions: int = 3
     log_queue_size: int = 100_000

@@ -160,12 +160,13 @@ class ModelHolder:
     ) -> None:
         self.config = config
         self.current: LoadedModel | None = None
-        self.last_error = "no model loaded yet"
+        self.last_error = "loading the champion from MLflow (first attempt under way)"
         self._on_reload = on_reload or (lambda result, trigger: None)
         self._reload_lock = threading.Lock()
         self._versions: OrderedDict[str, LoadedModel] = OrderedDict()
         self._versions_lock = threading.Lock()
         self._stop = threading.Event()
+        self._first_attempt = threading.Event()
         self._thread: threading.Thread | None = None
         self._marker_seen = self._marker_mtime()
 
@@ -258,10 +259,16 @@ class ModelHolder:
             return 0.0
 
     # --- background poller -------------------------------------------------------------
-    def start(self) -> None:
+    def start(self, wait: float = 0.0) -> None:
+        """Start the poller; wait up to ``wait`` s for its first load attempt to finish.
+
+        Under gunicorn a worker accepts connections only once the app is built, so waiting
+        here keeps requests away from a worker that is still loading the model.
+        """
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="model-poller", daemon=True)
             self._thread.start()
+        self._first_attempt.wait(wait)
 
     def stop(self) -> None:
         self._stop.set()
@@ -276,10 +283,12 @@ class ModelHolder:
                 try:
                     self.reload("startup")
                 except ReloadError:
+                    self._first_attempt.set()
                     _log.info("retrying in %.1f s", delay)
                     self._stop.wait(delay)
                     delay = min(delay * 2, self.config.retry_max_seconds)
                 continue
+            self._first_attempt.set()
             delay = self.config.retry_initial_seconds
             marker = self._marker_mtime()
             due = time.monotonic() - last_poll >= self.config.poll_seconds

@@ -15,7 +15,14 @@ FEATURES = {
     },
     "categorical": {"state": ["Ohio", "Texas"], "status": ["for_sale", "sold", "ready_to_build"]},
 }
-GOOD = {"bed": 3, "bath": 2, "acre_lot": 0.2, "house_size": 1800, "state": "Texas", "status": "sold"}
+GOOD = {
+    "bed": 3,
+    "bath": 2,
+    "acre_lot": 0.2,
+    "house_size": 1800,
+    "state": "Texas",
+    "status": "sold",
+}
 
 
 def fields_of(body, max_batch=5, allow_batch=True) -> dict[str, str]:
