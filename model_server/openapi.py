@@ -1,0 +1,337 @@
+"""The OpenAPI 3.1 description of the API, built in code so limits match the running server.
+
+When a model is loaded, the accepted states and the numeric upper bounds of the listing schema
+come from it (the same values ``GET /model`` reports and validation enforces).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from house_prices.features import NUMERIC_FEATURES, STATUSES
+
+__all__ = ["openapi_document"]
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return _json(_ref("Error"), description)
+
+
+def _listing_schema(features: dict[str, Any] | None) -> dict[str, Any]:
+    numeric = (features or {}).get("numeric", {})
+    properties: dict[str, Any] = {}
+    for name in NUMERIC_FEATURES:
+        schema: dict[str, Any] = {"type": ["number", "null"]}
+        if name == "house_size":
+            schema["exclusiveMinimum"] = 0
+        else:
+            schema["minimum"] = 0
+        upper = numeric.get(name, {}).get("max")
+        if upper is not None:
+            schema["maximum"] = upper
+        properties[name] = schema
+    states = (features or {}).get("categorical", {}).get("state")
+    properties["state"] = {"type": "string", **({"enum": states} if states else {})}
+    properties["status"] = {"type": "string", "enum": list(STATUSES)}
+    properties["city"] = {"type": ["string", "null"]}
+    properties["zip_code"] = {"type": ["string", "null"], "pattern": "^[0-9]{5}$"}
+    return {
+        "type": "object",
+        "required": [*NUMERIC_FEATURES, "state", "status"],
+        "additionalProperties": False,
+        "properties": properties,
+    }
+
+
+def _schemas(max_batch: int, features: dict[str, Any] | None) -> dict[str, Any]:
+    model_ref = {
+        "type": "object",
+        "required": ["name", "version"],
+        "properties": {"name": {"type": "string"}, "version": {"type": "string"}},
+    }
+    number_or_null = {"type": ["number", "null"]}
+    contribution = {
+        "type": "object",
+        "required": ["feature", "value", "contribution"],
+        "properties": {
+            "feature": {"type": "string"},
+            "value": {"type": ["number", "string", "null"]},
+            "contribution": {"type": "number"},
+        },
+    }
+    explanation_properties = {
+        "request_id": {"type": "string"},
+        "model": _ref("ModelRef"),
+        "prediction": {"type": "number"},
+        "base_value": {"type": "number"},
+        "contributions": {"type": "array", "items": contribution},
+        "additivity_error": {"type": "number"},
+        "tolerance": {"type": "number"},
+    }
+    explanation_required = list(explanation_properties)
+    return {
+        "Listing": _listing_schema(features),
+        "ModelRef": model_ref,
+        "PredictRequest": {
+            "oneOf": [
+                {
+                    "type": "object",
+                    "required": ["listing"],
+                    "additionalProperties": False,
+                    "properties": {"listing": _ref("Listing")},
+                },
+                {
+                    "type": "object",
+                    "required": ["listings"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "listings": {
+                            "type": "array",
+                            "minItems": 1,
+                            "maxItems": max_batch,
+                            "items": _ref("Listing"),
+                        }
+                    },
+                },
+            ]
+        },
+        "ExplainRequest": {
+            "type": "object",
+            "required": ["listing"],
+            "additionalProperties": False,
+            "properties": {"listing": _ref("Listing")},
+        },
+        "Prediction": {
+            "type": "object",
+            "required": ["price", "price_low", "price_high"],
+            "properties": {
+                "price": {"type": "number"},
+                "price_low": number_or_null,
+                "price_high": number_or_null,
+            },
+        },
+        "PredictResponse": {
+            "type": "object",
+            "required": ["request_id", "model", "predictions"],
+            "properties": {
+                "request_id": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+                "model": _ref("ModelRef"),
+                "predictions": {"type": "array", "items": _ref("Prediction")},
+            },
+        },
+        "Explanation": {
+            "type": "object",
+            "required": explanation_required,
+            "properties": explanation_properties,
+        },
+        "StoredExplanation": {
+            "type": "object",
+            "required": [*explanation_required, "created_at"],
+            "properties": {**explanation_properties, "created_at": {"type": "string"}},
+        },
+        "Error": {
+            "type": "object",
+            "required": ["error", "message"],
+            "properties": {
+                "error": {"type": "string"},
+                "message": {"type": "string"},
+                "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+            },
+        },
+        "ModelInfo": {
+            "type": "object",
+            "required": ["name", "version", "alias", "run_id", "metrics", "training",
+                         "features", "importance", "loaded_at"],
+            "properties": {
+                "name": {"type": "string"},
+                "version": {"type": "string"},
+                "alias": {"type": "string"},
+                "run_id": {"type": "string"},
+                "metrics": {"type": "object", "additionalProperties": {"type": "number"}},
+                "training": {"type": "object"},
+                "features": {
+                    "type": "object",
+                    "required": ["numeric", "categorical"],
+                    "properties": {
+                        "numeric": {"type": "object"},
+                        "categorical": {"type": "object"},
+                    },
+                },
+                "importance": {"type": "object", "additionalProperties": {"type": "number"}},
+                "loaded_at": {"type": "string"},
+            },
+        },
+        "LoggedPrediction": {
+            "type": "object",
+            "required": ["request_id", "created_at", "inputs", "output", "model_version",
+                         "latency_ms"],
+            "properties": {
+                "request_id": {"type": "string"},
+                "created_at": {"type": "string"},
+                "endpoint": {"type": "string"},
+                "inputs": {"type": "array"},
+                "output": {},
+                "model_name": {"type": "string"},
+                "model_version": {"type": "string"},
+                "latency_ms": {"type": "number"},
+            },
+        },
+    }  # fmt: skip
+
+
+def openapi_document(max_batch: int, features: dict[str, Any] | None = None) -> dict[str, Any]:
+    json_only = {"415": _error("the body is not sent as application/json")}
+    not_ready = {"503": _error("no model is loaded yet")}
+    invalid = {"400": _error("invalid JSON or invalid fields (messages per field)")}
+    too_large = {"413": _error("the body exceeds the size limit")}
+    paths = {
+        "/predict": {
+            "post": {
+                "summary": "Price one listing or a batch",
+                "operationId": "predict",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("PredictRequest")}},
+                },
+                "responses": {
+                    "200": _json(_ref("PredictResponse"), "prices from the served model"),
+                    **invalid, **too_large, **json_only, **not_ready,
+                },
+            }
+        },
+        "/explain": {
+            "post": {
+                "summary": "Price one listing and explain it with SHAP, in dollars",
+                "operationId": "explain",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("ExplainRequest")}},
+                },
+                "responses": {
+                    "200": _json(_ref("Explanation"), "prediction = base_value + contributions"),
+                    **invalid, **too_large, **json_only, **not_ready,
+                },
+            }
+        },
+        "/explanations/{request_id}": {
+            "get": {
+                "summary": "The explanation of an earlier request, by the version that made it",
+                "operationId": "explanation",
+                "parameters": [
+                    {"name": "request_id", "in": "path", "required": True,
+                     "schema": {"type": "string"}},
+                ],
+                "responses": {
+                    "200": _json(_ref("StoredExplanation"), "the stored request explained"),
+                    "404": _error("no such request id"),
+                    "503": _error("the version that made it cannot be loaded now"),
+                },
+            }
+        },
+        "/predictions": {
+            "get": {
+                "summary": "Recent logged predictions, newest first",
+                "operationId": "predictions",
+                "parameters": [
+                    {"name": "limit", "in": "query", "required": False,
+                     "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 20}},
+                ],
+                "responses": {
+                    "200": _json(
+                        {"type": "object", "required": ["predictions"],
+                         "properties": {"predictions": {"type": "array",
+                                                        "items": _ref("LoggedPrediction")}}},
+                        "logged predictions",
+                    ),
+                    **invalid,
+                },
+            }
+        },
+        "/reload": {
+            "post": {
+                "summary": "Load the version the champion alias points to now",
+                "operationId": "reload",
+                "security": [{"reloadToken": []}],
+                "responses": {
+                    "200": _json(
+                        {"type": "object", "required": ["status", "model"],
+                         "properties": {"status": {"enum": ["reloaded", "unchanged"]},
+                                        "model": _ref("ModelRef")}},
+                        "the champion is served",
+                    ),
+                    "401": _error("no bearer token"),
+                    "403": _error("wrong bearer token, or reloading disabled"),
+                    "503": _error("loading failed; the previous model keeps serving"),
+                },
+            }
+        },
+        "/health": {
+            "get": {
+                "summary": "Liveness",
+                "operationId": "health",
+                "responses": {"200": _json(
+                    {"type": "object", "required": ["status"],
+                     "properties": {"status": {"const": "ok"}}}, "the process lives")},
+            }
+        },
+        "/ready": {
+            "get": {
+                "summary": "Readiness: a model is loaded",
+                "operationId": "ready",
+                "responses": {
+                    "200": _json(
+                        {"type": "object", "required": ["status", "model"],
+                         "properties": {"status": {"const": "ready"},
+                                        "model": _ref("ModelRef")}}, "ready"),
+                    "503": _json(
+                        {"type": "object", "required": ["status", "reason"],
+                         "properties": {"status": {"const": "not_ready"},
+                                        "reason": {"type": "string"}}}, "no model loaded"),
+                },
+            }
+        },
+        "/model": {
+            "get": {
+                "summary": "The served model: version, metrics, training data, features",
+                "operationId": "model",
+                "responses": {"200": _json(_ref("ModelInfo"), "the served model"), **not_ready},
+            }
+        },
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus metrics",
+                "operationId": "metrics",
+                "responses": {"200": {"description": "Prometheus text format",
+                                      "content": {"text/plain": {"schema": {"type": "string"}}}}},
+            }
+        },
+        "/openapi.json": {
+            "get": {
+                "summary": "This document",
+                "operationId": "openapi",
+                "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1 document")},
+            }
+        },
+    }  # fmt: skip
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "House price model server",
+            "version": "1.0.0",
+            "description": "Prices listings with the MLflow champion and explains them with "
+            "SHAP in dollars.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": _schemas(max_batch, features),
+            "securitySchemes": {"reloadToken": {"type": "http", "scheme": "bearer"}},
+        },
+    }

@@ -1,0 +1,198 @@
+"""Fast scoring of a loaded pipeline: the price, the trees' spread and SHAP contributions.
+
+The pipeline's ColumnTransformer on a one-row DataFrame costs more than the forest itself.
+:class:`FastEncoder` reproduces its arithmetic (median imputation, ordinal codes with -1 for
+unknown or missing) on plain lists and is only used after it gave exactly the pipeline's
+output on probe rows; otherwise the pipeline's own transform is used.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shap
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.preprocessing import OrdinalEncoder
+
+from house_prices.explain import (
+    ADDITIVITY_TOLERANCE,
+    AdditivityError,
+    Explanation,
+    PipelineExplainer,
+)
+from house_prices.features import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES
+
+__all__ = ["FastEncoder", "FastExplainer", "Scorer", "listings_frame"]
+
+#: Quantiles of the individual trees' predictions reported as price_low / price_high.
+SPREAD = (10, 90)
+
+
+def listings_frame(listings: list[dict[str, Any]]) -> pd.DataFrame:
+    """The raw feature columns the pipeline was trained on (numbers as float, NaN for null)."""
+    frame = pd.DataFrame({name: [row.get(name) for row in listings] for name in FEATURES})
+    for name in NUMERIC_FEATURES:
+        frame[name] = pd.to_numeric(frame[name], errors="coerce").astype(float)
+    for name in CATEGORICAL_FEATURES:
+        frame[name] = frame[name].astype(object)
+    return frame
+
+
+class FastEncoder:
+    """The fitted ColumnTransformer's output computed in plain Python, or None if unsupported."""
+
+    def __init__(self, imputed: dict[str, float], codes: dict[str, dict[str, int]], order):
+        self.imputed = imputed
+        self.codes = codes
+        self.order = order
+
+    @classmethod
+    def from_preprocessor(cls, preprocess: Any) -> FastEncoder | None:
+        if not isinstance(preprocess, ColumnTransformer):
+            return None
+        imputed: dict[str, float] = {}
+        codes: dict[str, dict[str, int]] = {}
+        order: list[str] = []
+        for _, transformer, columns in preprocess.transformers_:
+            if transformer == "drop":
+                continue
+            if isinstance(transformer, SimpleImputer) and transformer.strategy in (
+                "median",
+                "mean",
+            ):
+                if getattr(transformer, "add_indicator", False):
+                    return None
+                imputed.update(zip(columns, map(float, transformer.statistics_), strict=True))
+            elif isinstance(transformer, OrdinalEncoder):
+                if transformer.unknown_value != -1 or transformer.encoded_missing_value != -1:
+                    return None
+                for column, categories in zip(columns, transformer.categories_, strict=True):
+                    codes[column] = {
+                        str(value): index
+                        for index, value in enumerate(categories)
+                        if isinstance(value, str)
+                    }
+            else:
+                return None
+            order.extend(columns)
+        if tuple(str(name) for name in preprocess.get_feature_names_out()) != tuple(order):
+            return None
+        return cls(imputed, codes, tuple(order))
+
+    def transform(self, listings: list[dict[str, Any]]) -> np.ndarray:
+        out = np.empty((len(listings), len(self.order)), dtype=np.float64)
+        for row_index, row in enumerate(listings):
+            for column_index, name in enumerate(self.order):
+                value = row.get(name)
+                if name in self.imputed:
+                    out[row_index, column_index] = (
+                        self.imputed[name] if value is None else float(value)
+                    )
+                else:
+                    out[row_index, column_index] = (
+                        -1 if value is None else self.codes[name].get(str(value), -1)
+                    )
+        return out
+
+
+class Scorer:
+    """Predictions (with the forest's 10th-90th percentile spread) for validated listings."""
+
+    def __init__(self, pipeline: Any) -> None:
+        self.pipeline = pipeline
+        self.preprocess = pipeline[:-1]
+        self.model = pipeline[-1]
+        if "n_jobs" in self.model.get_params():
+            # A forest left at n_jobs=-1 serves a single row 3x slower (thread start-up).
+            self.model.set_params(n_jobs=1)
+        self.trees = [
+            estimator.tree_
+            for estimator in getattr(self.model, "estimators_", ()) or ()
+            if hasattr(estimator, "tree_")
+        ]
+        encoder = (
+            FastEncoder.from_preprocessor(self.preprocess[-1])
+            if len(self.preprocess) == 1
+            else None
+        )
+        self.encoder = encoder
+
+    def verify(self, probes: list[dict[str, Any]]) -> None:
+        """Use the fast paths only if they reproduce the pipeline exactly on ``probes``."""
+        expected = np.asarray(self.pipeline.predict(listings_frame(probes)), dtype=float)
+        if self.encoder is not None:
+            reference = np.asarray(self.preprocess.transform(listings_frame(probes)), dtype=float)
+            if not np.array_equal(self.encoder.transform(probes), reference):
+                self.encoder = None
+        prices, _, _ = self.predict(probes)
+        if not np.allclose(prices, expected, rtol=1e-9, atol=1e-6):
+            self.encoder, self.trees = None, []
+            prices, _, _ = self.predict(probes)
+        if not np.allclose(prices, expected, rtol=1e-9, atol=1e-6):
+            raise ValueError("the scorer does not reproduce the pipeline's predictions")
+
+    def transform(self, listings: list[dict[str, Any]]) -> np.ndarray:
+        if self.encoder is not None:
+            return self.encoder.transform(listings)
+        return np.asarray(self.preprocess.transform(listings_frame(listings)), dtype=float)
+
+    def predict(self, listings: list[dict[str, Any]]):
+        """(prices, lows, highs); lows/highs are None for models without trees' spread."""
+        features = self.transform(listings)
+        if not self.trees:
+            return np.asarray(self.model.predict(features), dtype=float), None, None
+        rows = np.ascontiguousarray(features, dtype=np.float32)
+        per_tree = np.stack(
+            [tree.predict(rows).reshape(len(rows), -1)[:, 0] for tree in self.trees]
+        )
+        prices = per_tree.mean(axis=0)
+        lows, highs = np.percentile(per_tree, SPREAD, axis=0)
+        return prices, lows, highs
+
+
+def finite(value: float) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+class FastExplainer:
+    """SHAP in dollars on the fast-encoded rows; falls back to the library's PipelineExplainer.
+
+    Additivity is checked on every call, against the same tolerance as the library's.
+    """
+
+    def __init__(self, scorer: Scorer, reference: PipelineExplainer) -> None:
+        self.scorer = scorer
+        self.reference = reference
+        self.feature_names = reference.feature_names
+        self.base_value = reference.base_value
+        self._shap = None
+        if scorer.encoder is not None and scorer.encoder.order == self.feature_names:
+            self._shap = shap.TreeExplainer(scorer.model)
+
+    def verify(self, probes: list[dict[str, Any]]) -> None:
+        """Keep the fast path only if it matches the library's explanation on ``probes``."""
+        if self._shap is None or not probes:
+            return
+        fast = self.explain(probes)
+        slow = self.reference.explain(listings_frame(probes))
+        if not np.allclose(fast.values, slow.values, rtol=1e-6, atol=1e-3):
+            self._shap = None
+
+    def explain(self, listings: list[dict[str, Any]]) -> Explanation:
+        if self._shap is None:
+            return self.reference.explain(listings_frame(listings))
+        features = self.scorer.transform(listings)
+        values = np.asarray(self._shap.shap_values(features, check_additivity=False))
+        predictions, _, _ = self.scorer.predict(listings)
+        explanation = Explanation(self.base_value, values, predictions, self.feature_names)
+        error = explanation.max_additivity_error()
+        if error > ADDITIVITY_TOLERANCE:
+            raise AdditivityError(
+                f"SHAP contributions miss the prediction by ${error:.2f} "
+                f"(tolerance ${ADDITIVITY_TOLERANCE:.2f})"
+            )
+        return explanation
