@@ -29,7 +29,7 @@ VENV = Path(sys.prefix)
 DAG_ID = "house_price_pipeline"
 
 #: Loopback ports of the services; override with APPLIANCE_<NAME>_PORT.
-PORTS = {"data_api": 8900, "mlflow": 5000, "airflow": 8080}
+PORTS = {"data_api": 8900, "mlflow": 5000, "airflow": 8080, "model_server": 8800}
 
 
 def _port(name: str) -> int:
@@ -99,6 +99,10 @@ def environment(state: Path, secret_values: dict[str, str]) -> dict[str, str]:
         # MLflow's job runner starts eight ~240 MB workers for features this platform does not
         # use (GenAI evaluation): off, the server needs about 0.5 GB instead of 2.4 GB.
         "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+        # The model server (the pipeline tells it to reload after a promotion)
+        "MODEL_SERVER_URL": urls["model_server"],
+        "MODEL_SERVER_BIND": urls["model_server"].removeprefix("http://"),
+        "MODEL_SERVER_STATE_DIR": str(state / "model_server"),
         # Airflow 3, LocalExecutor on SQLite
         "AIRFLOW_HOME": str(airflow_home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
@@ -119,7 +123,7 @@ def environment(state: Path, secret_values: dict[str, str]) -> dict[str, str]:
 
 def prepare(state: Path) -> dict[str, str]:
     """Create the state tree, secrets, Airflow's password file and database, the config."""
-    for sub in ("logs/airflow", "airflow", "mlflow/artifacts", "objects"):
+    for sub in ("logs/airflow", "airflow", "mlflow/artifacts", "objects", "model_server"):
         (state / sub).mkdir(parents=True, exist_ok=True)
     state.chmod(0o700)
     env = environment(state, ensure_secrets(state))
@@ -194,6 +198,7 @@ HEALTH = {
     "data-api": ("data_api", "/health"),
     "mlflow": ("mlflow", "/health"),
     "airflow": ("airflow", "/api/v2/monitor/health"),
+    "model-server": ("model_server", "/health"),
 }
 
 
@@ -286,12 +291,14 @@ def up(args: argparse.Namespace) -> None:
                 f"in {state / 'logs' / 'airflow'} and in the Airflow UI"
             )
     urls = _urls()
+    _wait_healthy("model-server", urls["model_server"] + "/ready", state)
     print(f"""
 The platform runs. Champion: house-price version {version}.
   Airflow        {urls["airflow"]}   (user admin, password in {state / "secrets.env"}:
                  AIRFLOW_ADMIN_PASSWORD)
   MLflow         {urls["mlflow"]}
   Data API       {urls["data_api"]}   (emulator)
+  Model server   {urls["model_server"]}   (POST /predict, /explain; GET /model, /openapi.json)
 Logs: {state / "logs"}    Stop: ./appliance down""")
 
 
