@@ -29,6 +29,7 @@ worker_class = "gthread"
 timeout = _int("MODEL_SERVER_TIMEOUT", 60)
 graceful_timeout = _int("MODEL_SERVER_GRACEFUL_TIMEOUT", 30)
 keepalive = 5
+limit_request_line = 8190  # gunicorn's maximum; longer lines get its HTML 400
 preload_app = False
 accesslog = "-"
 errorlog = "-"

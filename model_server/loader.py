@@ -9,6 +9,8 @@ the reload marker another worker touches when it served ``POST /reload``.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import gc
 import json
 import logging
 import tempfile
@@ -32,6 +34,13 @@ from model_server.scoring import FastExplainer, Scorer
 __all__ = ["LoadedModel", "ModelHolder", "ReloadError"]
 
 _log = logging.getLogger(__name__)
+
+
+def release_memory() -> None:
+    """Hand the temporaries of a model load back to the OS (glibc keeps them otherwise)."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 class ReloadError(RuntimeError):
@@ -205,6 +214,7 @@ class ModelHolder:
             self._remember(loaded)
             self.current = loaded
             self.last_error = ""
+            release_memory()
             self._on_reload("success", trigger)
             _log.info("serving %s version %s (%s)", name, loaded.version, trigger)
             return "reloaded"

@@ -251,7 +251,14 @@ def openapi_document(max_batch: int, features: dict[str, Any] | None = None) -> 
                                                         "items": _ref("LoggedPrediction")}}},
                         "logged predictions",
                     ),
-                    **invalid,
+                    "400": {
+                        "description": "invalid limit (JSON), or a request line over 8190 "
+                        "bytes (gunicorn answers that one in HTML)",
+                        "content": {
+                            "application/json": {"schema": _ref("Error")},
+                            "text/html": {"schema": {"type": "string"}},
+                        },
+                    },
                 },
             }
         },

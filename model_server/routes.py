@@ -23,6 +23,7 @@ __all__ = ["api"]
 
 api = Blueprint("api", __name__)
 REQUEST_ID = re.compile(r"[0-9a-f]{32}")
+LIMIT = re.compile(r"[0-9]{1,4}")  # str.isdigit() accepts '¹', which int() refuses
 
 
 def _state():
@@ -129,7 +130,7 @@ def explanation(request_id: str):
 @api.get("/predictions")
 def recent_predictions():
     raw = request.args.get("limit", "20")
-    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+    if not LIMIT.fullmatch(raw) or not 1 <= int(raw) <= 1000:
         raise ValidationFailed(
             "invalid limit", {"limit": f"must be an integer from 1 to 1000, got {raw!r}"}
         )
