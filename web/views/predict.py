@@ -1,0 +1,106 @@
+"""Predict: the listing form, the price with its spread, and its SHAP explanation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, render_template, request
+
+from web import charts
+from web.clients import ValidationFailed
+from web.forms import NUMERIC, parse_listing
+from web.views import model_server
+
+bp = Blueprint("predict", __name__)
+
+SUBJECTS = {
+    "bed": "the {value:g} bedrooms",
+    "bath": "the {value:g} bathrooms",
+    "house_size": "a house size of {value:,.0f} sq ft",
+    "acre_lot": "a lot of {value:g} acres",
+    "state": "the location in {value}",
+    "status": "the status “{value}”",
+}
+
+
+def defaults(features: dict) -> dict[str, Any]:
+    """Start the form at the median listing the model was trained on."""
+    values: dict[str, Any] = {
+        name: (features.get("numeric", {}).get(name, {}).get("median") or "") for name in NUMERIC
+    }
+    categorical = features.get("categorical", {})
+    states = categorical.get("state", [])
+    values["state"] = "Texas" if "Texas" in states else (states[0] if states else "")
+    values["status"] = "for_sale"
+    return values
+
+
+def sentences(contributions: list[dict], limit: int = 4) -> list[str]:
+    """Plain language: "the 3 bathrooms add about $18,000"."""
+    out = []
+    for item in contributions[:limit]:
+        value, amount = item["value"], item["contribution"]
+        if value is None:
+            subject = f"not knowing the {item['feature'].replace('_', ' ')}"
+        else:
+            subject = SUBJECTS.get(item["feature"], item["feature"] + " {value}").format(
+                value=value
+            )
+        rounded = round(abs(amount), -3) if abs(amount) >= 1000 else round(abs(amount))
+        verb = "adds" if amount >= 0 else "takes off"
+        out.append(f"{subject[0].upper()}{subject[1:]} {verb} about ${rounded:,.0f}.")
+    return out
+
+
+def insights(listing: dict, price: float) -> list[tuple[str, str]]:
+    rows = []
+    for name, label in (
+        ("house_size", "per square foot"),
+        ("bed", "per bedroom"),
+        ("bath", "per bathroom"),
+        ("acre_lot", "per acre"),
+    ):
+        if listing.get(name):
+            rows.append((label, charts.dollars(price / listing[name])))
+    return rows
+
+
+@bp.route("/", methods=["GET", "POST"])
+def index():
+    """The form (GET) and the prediction with its explanation (POST)."""
+    server = model_server()
+    model = server.model()
+    features = model.get("features", {})
+    if request.method == "GET":
+        return render_template(
+            "predict/form.html",
+            model=model,
+            features=features,
+            values=defaults(features),
+            errors={},
+        )
+    listing, errors = parse_listing(request.form, features)
+    if not errors:
+        try:
+            explanation = server.explain(listing)
+            spread = server.predict([listing])["predictions"][0]
+        except ValidationFailed as exc:
+            errors = {key.rsplit(".", 1)[-1]: text for key, text in exc.fields.items()}
+            errors = errors or {"form": str(exc)}
+    if errors:
+        return render_template(
+            "predict/form.html", model=model, features=features, values=request.form, errors=errors
+        ), 400
+    price = explanation["prediction"]
+    return render_template(
+        "predict/result.html",
+        model=model,
+        listing=listing,
+        explanation=explanation,
+        spread=spread,
+        price=price,
+        insights=insights(listing, price),
+        sentences=sentences(explanation["contributions"]),
+        chart=charts.waterfall(explanation["base_value"], price, explanation["contributions"]),
+        dollars=charts.dollars,
+    )

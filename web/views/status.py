@@ -1,0 +1,65 @@
+"""Status: health of every service, and the operator's reload action."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+
+from web.clients import ServiceUnavailable, probe
+from web.views import config, model_server
+
+bp = Blueprint("status", __name__, url_prefix="/status")
+
+
+@bp.get("")
+def index():
+    settings = config()
+    services = [
+        probe("Model server (live)", f"{settings.model_server_url}/health"),
+        probe("Model server (ready: a model is loaded)", f"{settings.model_server_url}/ready"),
+        probe("MLflow", f"{settings.mlflow_url}/health"),
+        probe("Airflow", f"{settings.airflow_url}/api/v2/monitor/health"),
+        probe("Data API", f"{settings.data_api_url}/health"),
+    ]
+    return render_template(
+        "status/index.html",
+        services=services,
+        operator=session.get("operator", False),
+        operator_enabled=bool(settings.operator_token),
+    )
+
+
+@bp.post("/login")
+def login():
+    """Unlock operator actions with the operator token (WEB_OPERATOR_TOKEN)."""
+    expected = config().operator_token
+    if expected and secrets.compare_digest(request.form.get("token", ""), expected):
+        session["operator"] = True
+        flash("Operator actions unlocked.", "ok")
+    else:
+        flash("That token is not the operator token.", "error")
+    return redirect(url_for("status.index"))
+
+
+@bp.post("/logout")
+def logout():
+    session.pop("operator", None)
+    return redirect(url_for("status.index"))
+
+
+@bp.post("/reload")
+def reload():
+    """Ask the model server to load the champion now (operators only)."""
+    if not session.get("operator"):
+        flash("Only an operator can reload the model: log in with the operator token.", "error")
+        return redirect(url_for("status.index"))
+    try:
+        answer = model_server().reload()
+    except ServiceUnavailable as exc:
+        flash(f"Reload failed: {exc.detail}", "error")
+    else:
+        flash(
+            f"Model server {answer['status']}: serving version {answer['model']['version']}.", "ok"
+        )
+    return redirect(url_for("status.index"))
