@@ -29,7 +29,7 @@ VENV = Path(sys.prefix)
 DAG_ID = "house_price_pipeline"
 
 #: Loopback ports of the services; override with APPLIANCE_<NAME>_PORT.
-PORTS = {"data_api": 8900, "mlflow": 5000, "airflow": 8080, "model_server": 8800}
+PORTS = {"data_api": 8900, "mlflow": 5000, "airflow": 8080, "model_server": 8800, "web_ui": 8501}
 
 
 def _port(name: str) -> int:
@@ -103,6 +103,8 @@ def environment(state: Path, secret_values: dict[str, str]) -> dict[str, str]:
         "MODEL_SERVER_URL": urls["model_server"],
         "MODEL_SERVER_BIND": urls["model_server"].removeprefix("http://"),
         "MODEL_SERVER_STATE_DIR": str(state / "model_server"),
+        # The web UI (WEB_OPERATOR_TOKEN and WEB_SECRET_KEY come from the secrets)
+        "AIRFLOW_API_URL": urls["airflow"],
         # Airflow 3, LocalExecutor on SQLite
         "AIRFLOW_HOME": str(airflow_home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
@@ -199,6 +201,7 @@ HEALTH = {
     "mlflow": ("mlflow", "/health"),
     "airflow": ("airflow", "/api/v2/monitor/health"),
     "model-server": ("model_server", "/health"),
+    "web-ui": ("web_ui", "/health"),
 }
 
 
@@ -299,6 +302,7 @@ The platform runs. Champion: house-price version {version}.
   MLflow         {urls["mlflow"]}
   Data API       {urls["data_api"]}   (emulator)
   Model server   {urls["model_server"]}   (POST /predict, /explain; GET /model, /openapi.json)
+  Web UI         {urls["web_ui"]}   (operator token: WEB_OPERATOR_TOKEN in secrets.env)
 Logs: {state / "logs"}    Stop: ./appliance down""")
 
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from itertools import count
 from xml.sax.saxutils import escape
 
-__all__ = ["DOWN", "UP", "bar_chart", "dollars", "waterfall"]
+__all__ = ["DOWN", "UP", "bar_chart", "dollars", "value_text", "waterfall"]
 
 UP = "#ff0051"
 DOWN = "#008bfb"
@@ -38,9 +38,18 @@ def _frame(height: int, title: str, desc: str, body: list[str]) -> str:
     )
 
 
+def value_text(value: object) -> str:
+    """An input value as a person writes it: 4 not 4.0, 2,400 not 2400.0."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
 def _scale(low: float, high: float):
     span = (high - low) or 1.0
-    left, right = LABEL + 10, WIDTH - 20
+    left, right = LABEL + 10, WIDTH - 100  # room on the right for the value labels
     return lambda value: left + (value - low) / span * (right - left)
 
 
@@ -52,7 +61,9 @@ def waterfall(base: float, prediction: float, contributions: Sequence[dict], top
     """
     items = [
         (
-            f"{c['feature']} = {c['value']}" if c.get("value") is not None else c["feature"],
+            f"{c['feature']} = {value_text(c['value'])}"
+            if c.get("value") is not None
+            else c["feature"],
             float(c["contribution"]),
         )
         for c in contributions[:top]
@@ -87,9 +98,8 @@ def waterfall(base: float, prediction: float, contributions: Sequence[dict], top
             f'height="{ROW - 8}" fill="{colour}" class="{"up" if value >= 0 else "down"}">'
             f"<title>{escape(label)}: {escape(dollars(value, signed=True))}</title></rect>"
         )
-        anchor, tx = ("start", right + 4) if value >= 0 else ("end", left - 4)
         body.append(
-            f'<text x="{tx:.1f}" y="{y + 18}" text-anchor="{anchor}" class="value" '
+            f'<text x="{right + 4:.1f}" y="{y + 18}" class="value" '
             f'fill="{colour}">{escape(dollars(value, signed=True))}</text>'
         )
     body.append(

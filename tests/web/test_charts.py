@@ -25,7 +25,7 @@ def test_waterfall_is_valid_svg_with_one_bar_per_feature_and_text_alternatives()
     assert [bar.get("fill") for bar in bars] == [UP, DOWN, UP, DOWN, UP]
     assert "336,500" in root.find(f"{SVG}title").text
     desc = root.find(f"{SVG}desc").text
-    assert "house_size = 2400: +$60,000" in desc and "state = Ohio: \u2212$40,000" in desc
+    assert "house_size = 2,400: +$60,000" in desc and "state = Ohio: \u2212$40,000" in desc
     assert root.get("role") == "img"
 
 
@@ -40,12 +40,10 @@ def test_bars_chain_from_base_to_prediction():
             ],
         )
     )
-    first, second = root.findall(f"{SVG}rect")
-    # the bottom bar (b) starts at the base; the top bar (a) ends at the prediction
-    assert float(second.get("x")) < float(first.get("x"))
-    assert float(first.get("x")) + float(first.get("width")) == pytest.approx(
-        float(first.get("x")) + float(first.get("width"))
-    )
+    top, bottom = root.findall(f"{SVG}rect")
+    # the bottom bar (b: +10) runs from the base 100 to 110; the top bar (a: +50) from 110 on
+    assert float(top.get("x")) == pytest.approx(float(bottom.get("x")) + float(bottom.get("width")))
+    assert float(top.get("width")) == pytest.approx(5 * float(bottom.get("width")))
 
 
 def test_small_features_fold_into_n_other_features():

@@ -43,7 +43,7 @@ def test_prediction_page_shows_price_spread_waterfall_table_and_sentences(client
     assert "10th\u201390th percentile" in page
     assert page.count("<rect") >= 6  # one bar per feature
     assert "per square foot" in page and "per bedroom" in page
-    assert re.search(r"(adds|takes off) about \$[\d,]+\.", page)
+    assert re.search(r"(adds?|takes? off) about \$[\d,]+\.", page)
     assert "contributions" in page
 
 

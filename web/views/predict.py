@@ -13,13 +13,14 @@ from web.views import model_server
 
 bp = Blueprint("predict", __name__)
 
+#: feature -> (how a sentence names it, whether that name is plural)
 SUBJECTS = {
-    "bed": "the {value:g} bedrooms",
-    "bath": "the {value:g} bathrooms",
-    "house_size": "a house size of {value:,.0f} sq ft",
-    "acre_lot": "a lot of {value:g} acres",
-    "state": "the location in {value}",
-    "status": "the status “{value}”",
+    "bed": ("the {value} bedrooms", True),
+    "bath": ("the {value} bathrooms", True),
+    "house_size": ("a house size of {value} sq ft", False),
+    "acre_lot": ("a lot of {value} acres", False),
+    "state": ("the location in {value}", False),
+    "status": ("the status “{value}”", False),
 }
 
 
@@ -41,13 +42,16 @@ def sentences(contributions: list[dict], limit: int = 4) -> list[str]:
     for item in contributions[:limit]:
         value, amount = item["value"], item["contribution"]
         if value is None:
-            subject = f"not knowing the {item['feature'].replace('_', ' ')}"
+            subject, plural = f"not knowing the {item['feature'].replace('_', ' ')}", False
         else:
-            subject = SUBJECTS.get(item["feature"], item["feature"] + " {value}").format(
-                value=value
-            )
+            template, plural = SUBJECTS.get(item["feature"], (item["feature"] + " {value}", False))
+            subject = template.format(value=charts.value_text(value))
         rounded = round(abs(amount), -3) if abs(amount) >= 1000 else round(abs(amount))
-        verb = "adds" if amount >= 0 else "takes off"
+        verb = (
+            ("add" if plural else "adds")
+            if amount >= 0
+            else ("take off" if plural else "takes off")
+        )
         out.append(f"{subject[0].upper()}{subject[1:]} {verb} about ${rounded:,.0f}.")
     return out
 
@@ -103,4 +107,5 @@ def index():
         sentences=sentences(explanation["contributions"]),
         chart=charts.waterfall(explanation["base_value"], price, explanation["contributions"]),
         dollars=charts.dollars,
+        value_text=charts.value_text,
     )
