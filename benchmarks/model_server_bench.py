@@ -15,6 +15,7 @@ import argparse
 import http.client
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -160,12 +161,14 @@ def main() -> int:
             [str(BIN / "mlflow"), "models", "serve", "-m", "models:/house-price@champion",
              "--env-manager", "local", "-w", "2", "-h", "127.0.0.1",
              "-p", str(mlflow_serve_port)],
-            {"MLFLOW_TRACKING_URI": mlflow_url},
+            # mlflow execs `uvicorn` by name: the venv's bin must be on PATH.
+            {"MLFLOW_TRACKING_URI": mlflow_url, "PATH": f"{BIN}:{os.environ['PATH']}"},
             workdir / "mlflow-serve" / "serve.log",
         )  # fmt: skip
         processes.append(theirs)
         wait_http(f"http://127.0.0.1:{ours_port}/ready", 180, ours)
         wait_http(f"http://127.0.0.1:{mlflow_serve_port}/health", 180, theirs)
+        idle = {"ours": worker_rss_mb(ours.pid), "mlflow": worker_rss_mb(theirs.pid)}
 
         predict = json.dumps({"listing": LISTING}).encode()
         invocations = json.dumps(
@@ -198,6 +201,7 @@ def main() -> int:
     finally:
         for process in reversed(processes):
             stop_process(process)
+        shutil.rmtree(workdir, ignore_errors=True)
 
     def best(name: str) -> dict:
         return max(runs[name], key=lambda run: run["rps"])
@@ -229,7 +233,8 @@ def main() -> int:
     print()
     for text, ok, target in verdicts:
         print(f"  [{'PASS' if ok else 'FAIL'}] {text} (target {target})")
-    print(f"\nall rounds: {json.dumps(runs, default=lambda v: round(v, 2))}")
+    print(f"\nworker RSS MB when ready, before load: {json.dumps(idle, default=round)}")
+    print(f"all rounds: {json.dumps(runs, default=lambda v: round(v, 2))}")
     return 0 if all(ok for _, ok, _ in verdicts) else 1
 
 

@@ -16,7 +16,7 @@ from model_server import metrics as prom
 from model_server.errors import ApiError, error_response
 from model_server.loader import LoadedModel, ReloadError
 from model_server.openapi import openapi_document
-from model_server.scoring import finite
+from model_server.scoring import dollars
 from model_server.validation import ValidationFailed, parse_json, validate_listings
 
 __all__ = ["api"]
@@ -85,8 +85,8 @@ def predict():
     output = [
         {
             "price": round(float(price), 2),
-            "price_low": None if lows is None else round(finite(lows[i]), 2),
-            "price_high": None if highs is None else round(finite(highs[i]), 2),
+            "price_low": None if lows is None else dollars(lows[i]),
+            "price_high": None if highs is None else dollars(highs[i]),
         }
         for i, price in enumerate(prices)
     ]

@@ -154,8 +154,9 @@ class Scorer:
         return prices, lows, highs
 
 
-def finite(value: float) -> float | None:
-    return None if value is None or not math.isfinite(value) else float(value)
+def dollars(value: float) -> float | None:
+    """Rounded to cents; None for a non-finite value (JSON has no NaN)."""
+    return round(float(value), 2) if math.isfinite(value) else None
 
 
 class FastExplainer:
