@@ -4,7 +4,7 @@ One run, one machine, one registered model (RandomForest, 50 trees, depth 10, tr
 synthetic frame), one client (keep-alive HTTP connections in threads), one concurrency.
 Everything listens on loopback ports the OS hands out, and is stopped at the end.
 
-    PYTHONPATH=$PWD /work/main/.venv/bin/python benchmarks/model_server_bench.py [--seconds 20]
+    .venv/bin/python benchmarks/model_server_bench.py [--seconds 20]
 
 Prints a table (req/s, p50/p95/p99 ms, errors, worker RSS) and the targets' verdicts.
 """
