@@ -126,17 +126,7 @@ def main() -> None:
             "DATA_API_EMULATOR_BATCHES_PER_DAY": "1",
             "DATA_API_EMULATOR_MIN_INTERVAL_SECONDS": "3600",
         }
-        command = [
-            str(servers.BIN / "gunicorn"),
-            "--no-control-socket",
-            "--workers",
-            "1",
-            "--timeout",
-            "300",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "data_api_emulator.app:create_app()",
-        ]
+        command = servers.gunicorn_command("data_api_emulator.app:create_app()", port, timeout=300)
         data_api = f"http://127.0.0.1:{port}"
         with (
             servers.mlflow_server(work / "mlflow") as mlflow_url,

@@ -24,17 +24,9 @@ sys.path.insert(0, str(REPO))
 from house_prices.settings import Settings  # noqa: E402
 from tests.model_server.conftest import TOKEN, Gunicorn  # noqa: E402
 from tests.model_server.mlflow_support import register_versions, start_mlflow, stop_process  # noqa: E402
+from tests.web.test_routes import HOUSE  # noqa: E402
 from web import create_app  # noqa: E402
 from web.config import WebConfig  # noqa: E402
-
-HOUSE = {
-    "bed": "3",
-    "bath": "2",
-    "house_size": "1850",
-    "acre_lot": "0.25",
-    "state": "Texas",
-    "status": "for_sale",
-}
 
 
 def main() -> None:

@@ -99,3 +99,20 @@ def s3_server(workdir: Path) -> Iterator[str]:
         workdir / "moto.log",
     ):
         yield url
+
+
+def gunicorn_command(app: str, port: int, workers: int = 1, timeout: int = 120) -> list[str]:
+    """gunicorn serving ``app`` on a loopback port (no control socket under ~/.gunicorn)."""
+    return [
+        str(BIN / "gunicorn"),
+        "--no-control-socket",
+        "--workers",
+        str(workers),
+        "--threads",
+        "4",
+        "--timeout",
+        str(timeout),
+        "--bind",
+        f"127.0.0.1:{port}",
+        app,
+    ]

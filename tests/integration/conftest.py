@@ -18,17 +18,7 @@ def emulator(workdir: Path, **settings: object):
     """The emulator under gunicorn (one worker: its batch sequence is in-process state)."""
     port = servers.free_port()
     env = {f"DATA_API_EMULATOR_{key.upper()}": str(value) for key, value in settings.items()}
-    command = [
-        str(servers.BIN / "gunicorn"),
-        "--no-control-socket",
-        "--workers",
-        "1",
-        "--threads",
-        "4",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "data_api_emulator.app:create_app()",
-    ]
+    command = servers.gunicorn_command("data_api_emulator.app:create_app()", port)
     url = f"http://127.0.0.1:{port}"
     with servers.serve(command, f"{url}/health", workdir / "emulator.log", env):
         yield url

@@ -42,17 +42,7 @@ def web_url(model_server_url, mlflow_server, tmp_path_factory):
         "MODEL_SERVER_RELOAD_TOKEN": TOKEN,
         "WEB_SECRET_KEY": "browser-test",
     }
-    command = [
-        str(servers.BIN / "gunicorn"),
-        "--no-control-socket",
-        "--workers",
-        "1",
-        "--threads",
-        "4",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "web.wsgi:app",
-    ]
+    command = servers.gunicorn_command("web.wsgi:app", port)
     log = tmp_path_factory.mktemp("web") / "web.log"
     with servers.serve(command, f"{url}/health", log, env):
         yield url
