@@ -58,7 +58,11 @@ def start_mlflow(workdir: Path, port: int | None = None) -> tuple[subprocess.Pop
         "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
     ]  # fmt: skip
     log = (workdir / "mlflow.log").open("ab")
-    env = {**os.environ, "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
+    env = {
+        **os.environ,
+        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+    }  # no idle job workers (2 GB)
     process = subprocess.Popen(
         command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
     )
