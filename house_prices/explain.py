@@ -38,6 +38,16 @@ class Explanation:
         totals = self.base_value + self.values.sum(axis=1)
         return float(np.max(np.abs(totals - self.predictions))) if len(totals) else 0.0
 
+    def checked(self) -> Explanation:
+        """This explanation, once its contributions are shown to add up to the predictions."""
+        error = self.max_additivity_error()
+        if error > ADDITIVITY_TOLERANCE:
+            raise AdditivityError(
+                f"SHAP contributions miss the prediction by ${error:.2f} "
+                f"(tolerance ${ADDITIVITY_TOLERANCE:.2f})"
+            )
+        return self
+
 
 class PipelineExplainer:
     """TreeExplainer over the model step, fed by the pipeline's own preprocessing."""
@@ -57,14 +67,7 @@ class PipelineExplainer:
         transformed = self.preprocess.transform(frame[list(FEATURES)])
         values = np.asarray(self._explainer.shap_values(transformed, check_additivity=False))
         predictions = np.asarray(self.model.predict(transformed), dtype=float)
-        explanation = Explanation(self.base_value, values, predictions, self.feature_names)
-        error = explanation.max_additivity_error()
-        if error > ADDITIVITY_TOLERANCE:
-            raise AdditivityError(
-                f"SHAP contributions miss the prediction by ${error:.2f} "
-                f"(tolerance ${ADDITIVITY_TOLERANCE:.2f})"
-            )
-        return explanation
+        return Explanation(self.base_value, values, predictions, self.feature_names).checked()
 
     def global_importance(self, frame: pd.DataFrame, sample: int = 500, seed: int = 0) -> dict:
         """Mean |SHAP| per feature over a sample of ``frame``, largest first, in dollars."""
