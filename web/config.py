@@ -25,6 +25,9 @@ class WebConfig:
     reload_token: str = ""
     #: Flask session signing key (a random one per process when empty)
     secret_key: str = ""
+    #: MLflow basic-auth credentials (the cluster turns MLflow's auth on)
+    mlflow_username: str = ""
+    mlflow_password: str = ""
     #: seconds to wait for a backing service
     timeout: float = 10.0
 
@@ -43,4 +46,6 @@ class WebConfig:
             operator_token=env.get("WEB_OPERATOR_TOKEN", ""),
             reload_token=env.get("MODEL_SERVER_RELOAD_TOKEN", ""),
             secret_key=env.get("WEB_SECRET_KEY") or secrets.token_urlsafe(32),
+            mlflow_username=env.get("MLFLOW_TRACKING_USERNAME", ""),
+            mlflow_password=env.get("MLFLOW_TRACKING_PASSWORD", ""),
         )

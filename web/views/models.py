@@ -22,7 +22,12 @@ def _mlflow(route: str, **params: Any) -> Any:
     settings = config()
     url = settings.mlflow_url.rstrip("/")
     try:
-        response = requests.get(f"{url}{route}", params=params, timeout=settings.timeout)
+        auth = (
+            (settings.mlflow_username, settings.mlflow_password)
+            if settings.mlflow_username
+            else None
+        )
+        response = requests.get(f"{url}{route}", params=params, timeout=settings.timeout, auth=auth)
     except requests.RequestException as exc:
         raise ServiceUnavailable("MLflow", url, f"unreachable ({exc.__class__.__name__})") from exc
     if response.status_code == 404:
