@@ -28,7 +28,9 @@ import psutil
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from house_prices.features import FEATURES  # noqa: E402
 from house_prices.settings import Settings  # noqa: E402
+from tests.model_server.conftest import LISTING  # noqa: E402
 from tests.model_server.mlflow_support import (  # noqa: E402
     free_port,
     register_versions,
@@ -37,15 +39,7 @@ from tests.model_server.mlflow_support import (  # noqa: E402
     wait_http,
 )
 
-LISTING = {
-    "bed": 3,
-    "bath": 2,
-    "acre_lot": 0.25,
-    "house_size": 1850,
-    "state": "Texas",
-    "status": "for_sale",
-}
-COLUMNS = ["bed", "bath", "acre_lot", "house_size", "state", "status"]
+COLUMNS = list(FEATURES)
 BIN = Path(sys.executable).parent
 
 
