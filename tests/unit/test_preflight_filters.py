@@ -79,3 +79,51 @@ def test_listeners_parse_ss_output():
         {"proto": "tcp", "port": 10250, "process": "python3"},
         {"proto": "tcp", "port": 6443, "process": ""},
     ]
+
+
+SERVER_NEEDS = [
+    {"port": 6443, "proto": "tcp", "why": "K3s API server"},
+    {"port": 8472, "proto": "udp", "why": "flannel VXLAN"},
+]
+OURS = ["k3s", "k3s-server", "containerd", "speaker"]
+# `ss -H -u -l -n -p` on a node where flannel runs: the VXLAN socket has no process.
+FLANNEL_UDP = "UNCONN 0 0 0.0.0.0:8472 0.0.0.0:*\n"
+# `ip -d -j link show type vxlan` (trimmed) on the same node.
+FLANNEL_LINKS = (
+    '[{"ifindex":5,"ifname":"flannel.1","linkinfo":{"info_kind":"vxlan",'
+    '"info_data":{"id":1,"port":8472}}}]'
+)
+
+
+def test_flannel_kernel_socket_is_ours_where_k3s_runs():
+    listeners = net.preflight_listeners(FLANNEL_UDP, "udp")
+    ownerless = net.preflight_vxlan_ports(FLANNEL_LINKS)
+    assert ownerless == [{"port": 8472, "proto": "udp"}]
+    assert net.preflight_taken_ports(listeners, SERVER_NEEDS, OURS, ownerless) == []
+
+
+def test_ownerless_socket_without_a_flannel_device_is_refused():
+    listeners = net.preflight_listeners(FLANNEL_UDP, "udp")
+    other_vxlan = FLANNEL_LINKS.replace("flannel.1", "vxlan-lab")
+    assert net.preflight_vxlan_ports(other_vxlan) == []
+    assert net.preflight_taken_ports(listeners, SERVER_NEEDS, OURS, []) == [
+        "8472/udp (flannel VXLAN) is held by an unknown process"
+    ]
+
+
+def test_a_named_foreign_program_is_refused_even_on_an_ownerless_port():
+    out = 'UNCONN 0 0 0.0.0.0:8472 0.0.0.0:* users:(("socat",pid=9,fd=3))\n'
+    taken = net.preflight_taken_ports(
+        net.preflight_listeners(out, "udp"), SERVER_NEEDS, OURS, [{"port": 8472, "proto": "udp"}]
+    )
+    assert taken == ["8472/udp (flannel VXLAN) is held by socat"]
+
+
+def test_k3s_itself_holds_the_api_port():
+    out = 'LISTEN 0 4096 *:6443 *:* users:(("k3s-server",pid=7,fd=3))\n'
+    assert net.preflight_taken_ports(net.preflight_listeners(out, "tcp"), SERVER_NEEDS, OURS) == []
+
+
+def test_vxlan_ports_survive_garbage():
+    assert net.preflight_vxlan_ports("") == []
+    assert net.preflight_vxlan_ports("not json") == []

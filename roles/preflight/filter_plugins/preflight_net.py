@@ -7,6 +7,7 @@ or an inclusive span ("192.168.1.240-192.168.1.250").
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 
 from ansible.errors import AnsibleFilterError
@@ -131,6 +132,47 @@ def preflight_listeners(ss_output, proto):
     return listeners
 
 
+def preflight_taken_ports(listeners, needed, owners_ok, ownerless_ok=()):
+    """Lines naming each needed port that a foreign program holds.
+
+    A listener is ours when its process is one of owners_ok (K3s, containerd, MetalLB's
+    speaker), or when it has no owning process and its port is in ownerless_ok: the kernel's
+    VXLAN socket of flannel has no process, so on a node where K3s runs it is ours too.
+    """
+    ownerless = {(int(item["port"]), item["proto"]) for item in ownerless_ok}
+    lines = []
+    for need in needed:
+        key = (int(need["port"]), need["proto"])
+        for held in listeners:
+            if (held["port"], held["proto"]) != key or held["process"] in owners_ok:
+                continue
+            if not held["process"] and key in ownerless:
+                continue
+            line = (
+                f"{need['port']}/{need['proto']} ({need['why']}) is held by "
+                f"{held['process'] or 'an unknown process'}"
+            )
+            if line not in lines:
+                lines.append(line)
+    return lines
+
+
+def preflight_vxlan_ports(ip_link_json, name_pattern=r"^flannel\."):
+    """UDP ports of the VXLAN devices named like flannel's, from `ip -d -j link show type vxlan`."""
+    try:
+        links = json.loads(ip_link_json or "[]")
+    except ValueError:
+        return []
+    ports = []
+    for link in links:
+        if not re.match(name_pattern, link.get("ifname", "")):
+            continue
+        port = link.get("linkinfo", {}).get("info_data", {}).get("port")
+        if port:
+            ports.append({"port": int(port), "proto": "udp"})
+    return ports
+
+
 class FilterModule:
     """Network and resource helpers for the preflight role."""
 
@@ -147,4 +189,6 @@ class FilterModule:
             "preflight_host_networks": preflight_host_networks,
             "preflight_host_addresses": preflight_host_addresses,
             "preflight_listeners": preflight_listeners,
+            "preflight_taken_ports": preflight_taken_ports,
+            "preflight_vxlan_ports": preflight_vxlan_ports,
         }
