@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
 
-def _render(tmp_path: Path, servers: int, agents: int) -> dict[str, dict]:
+def _render(tmp_path: Path, servers: int, agents: int, extra: str = "") -> dict[str, dict]:
     out = tmp_path / "out"
     out.mkdir()
     hosts = {
@@ -53,6 +53,7 @@ def _render(tmp_path: Path, servers: int, agents: int) -> dict[str, dict]:
                 - name: Use the test address as node IP
                   ansible.builtin.set_fact:
                     k3s_node_ip: "{{{{ test_ip }}}}"
+                    {extra}
                 - name: Render the config of each node
                   delegate_to: localhost
                   ansible.builtin.copy:
@@ -126,3 +127,16 @@ def test_single_server_uses_no_embedded_etcd(tmp_path):
     assert "server" not in configs["s0"]
     assert configs["s0"]["tls-san"] == ["192.168.1.10"]
     assert configs["a0"]["server"] == "https://192.168.1.10:6443"
+
+
+def test_node_names_and_no_flannel_iface_by_default(ha):
+    assert ha["s1"]["node-name"] == "s1"
+    assert ha["a1"]["node-name"] == "a1"
+    assert "flannel-iface" not in ha["s0"]
+    assert "flannel-iface" not in ha["a0"]
+
+
+def test_multi_nic_nodes_get_flannel_iface_on_servers_and_agents(tmp_path):
+    configs = _render(tmp_path, servers=1, agents=1, extra="k3s_flannel_iface: eth1")
+    assert configs["s0"]["flannel-iface"] == "eth1"
+    assert configs["a0"]["flannel-iface"] == "eth1"
