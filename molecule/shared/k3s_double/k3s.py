@@ -110,7 +110,7 @@ def rooted(path: str | Path) -> Path:
 
 
 def log(level: str, msg: str) -> None:
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     escaped = msg.replace("\\", "\\\\").replace('"', '\\"')
     sys.stderr.write(f'time="{stamp}" level={level} msg="{escaped}"\n')
     sys.stderr.flush()
@@ -216,7 +216,7 @@ def parse_flags(args: list[str]) -> dict:
         name = {"c": "config", "t": "token"}.get(name, name)
         if name in flags and name not in ("config",):
             old = flags[name] if isinstance(flags[name], list) else [flags[name]]
-            flags[name] = old + [value]
+            flags[name] = [*old, value]
         else:
             flags[name] = value
         index += 1
@@ -401,7 +401,7 @@ class Datastore:
 
 
 def rfc3339(epoch: float) -> str:
-    return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def os_image() -> str:
@@ -608,7 +608,8 @@ class Node:
         except (urllib.error.URLError, OSError) as exc:
             raise Fatal(
                 f"{prefix}failed to check if bootstrap data has been initialized: failed to "
-                f"validate token: failed to get CA certs: {describe_http_error(base + '/cacerts', exc)}"
+                "validate token: failed to get CA certs: "
+                + describe_http_error(base + "/cacerts", exc)
             ) from exc
         server_hash = hashlib.sha256(ca).hexdigest()
         if token_hash and token_hash != server_hash:
@@ -649,7 +650,8 @@ class Node:
                 log(
                     "error",
                     f"Failed to validate connection to cluster at {self.join_url}: token CA hash "
-                    f"does not match the Cluster CA certificate hash: {token_hash} != {server_hash}",
+                    "does not match the Cluster CA certificate hash: "
+                    f"{token_hash} != {server_hash}",
                 )
                 self.stop.wait(2)
                 continue
@@ -790,8 +792,10 @@ class Node:
             ip("link", "set", "cni0", "up")
 
     def run(self) -> int:
-        log("info", f"Starting {PROGRAM} {'agent ' if self.role == 'agent' else ''}"
-            f"{VERSION} ({commit()})")
+        log(
+            "info",
+            f"Starting {PROGRAM} {'agent ' if self.role == 'agent' else ''}{VERSION} ({commit()})",
+        )
         signal.signal(signal.SIGTERM, lambda *_: self.stop.set())
         signal.signal(signal.SIGINT, lambda *_: self.stop.set())
         try:
@@ -843,7 +847,7 @@ class ThreadingServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
 class PlainHandler(http.server.BaseHTTPRequestHandler):
     """Kubelet/etcd ports: something listens there, nothing is served."""
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self.send_error(404, "the k3s double does not model this port")
 
     def log_message(self, *args) -> None:
@@ -958,7 +962,7 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
             return self._send(404, not_found(name))
         return self._send(200, node_object(rec, now))
 
-    do_GET = do_POST = do_PATCH = do_DELETE = _dispatch  # noqa: N815
+    do_GET = do_POST = do_PATCH = do_DELETE = _dispatch
 
 
 # ---------------------------------------------------------------- images (ctr / crictl)
@@ -993,7 +997,7 @@ def read_archive(path: Path) -> tuple[list[str], str, str]:
     else:
         raw = path.read_bytes()
     try:
-        archive = tarfile.open(fileobj=io.BytesIO(raw))
+        archive = tarfile.open(fileobj=io.BytesIO(raw))  # noqa: SIM115 (in memory)
     except tarfile.TarError as exc:
         raise Fatal(f"ctr: failed to read {path}: not a tar archive ({exc})") from exc
     names = archive.getnames()
@@ -1074,7 +1078,7 @@ def cmd_ctr(args: list[str]) -> int:
                 print("ctr: expected exactly one archive file to import", file=sys.stderr)
                 return 1
             try:
-                import_archive(data_dir, rooted(files[0]) if ROOT else Path(files[0]), namespace)
+                import_archive(data_dir, Path(files[0]), namespace)
             except (Fatal, OSError) as exc:
                 print(f"ctr: {exc}", file=sys.stderr)
                 return 1
@@ -1100,8 +1104,9 @@ def cmd_ctr(args: list[str]) -> int:
 
 def cmd_crictl(args: list[str]) -> int:
     if args[:1] != ["images"]:
-        print(f"crictl: the k3s test double does not model `crictl {' '.join(args)}`",
-              file=sys.stderr)
+        print(
+            f"crictl: the k3s test double does not model `crictl {' '.join(args)}`", file=sys.stderr
+        )
         return 1
     state_file = images_state(rooted(DATA_DIR))
     images = json.loads(state_file.read_text()).get("k8s.io", {}) if state_file.exists() else {}
@@ -1128,7 +1133,7 @@ def kube_base(kubeconfig: str | None) -> str:
     try:
         text = file.read_text()
     except OSError as exc:
-        raise KubectlError(f"error: error loading config file \"{path}\": {exc.strerror}") from exc
+        raise KubectlError(f'error: error loading config file "{path}": {exc.strerror}') from exc
     match = re.search(r"^\s*server:\s*(\S+)", text, re.M)
     if not match:
         raise KubectlError(f"error: no server found in kubeconfig {path}")
@@ -1170,7 +1175,7 @@ def human_age(seconds: float) -> str:
 
 
 def node_table(items: list[dict], wide: bool) -> str:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     rows = [["NAME", "STATUS", "ROLES", "AGE", "VERSION"]]
     if wide:
         rows[0] += ["INTERNAL-IP", "OS-IMAGE", "KERNEL-VERSION"]
@@ -1183,7 +1188,7 @@ def node_table(items: list[dict], wide: bool) -> str:
             status += ",SchedulingDisabled"
         created = dt.datetime.strptime(
             item["metadata"]["creationTimestamp"], "%Y-%m-%dT%H:%M:%SZ"
-        ).replace(tzinfo=dt.timezone.utc)
+        ).replace(tzinfo=dt.UTC)
         info = item["status"]["nodeInfo"]
         row = [
             item["metadata"]["name"],
@@ -1193,8 +1198,11 @@ def node_table(items: list[dict], wide: bool) -> str:
             info["kubeletVersion"],
         ]
         if wide:
-            row += [item["status"]["addresses"][0]["address"], info["osImage"],
-                    info["kernelVersion"]]
+            row += [
+                item["status"]["addresses"][0]["address"],
+                info["osImage"],
+                info["kernelVersion"],
+            ]
         rows.append(row)
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join(
@@ -1238,8 +1246,9 @@ def cmd_kubectl(args: list[str]) -> int:
         base = kube_base(kubeconfig)
         verb, rest = words[0], words[1:]
         if verb == "get" and "raw" in flags:
-            kube(base, "GET", "/readyz") if flags["raw"] in ("/readyz", "/livez", "/healthz") \
-                else (_ for _ in ()).throw(KubectlError("error: the double serves only /readyz"))
+            kube(base, "GET", "/readyz") if flags["raw"] in ("/readyz", "/livez", "/healthz") else (
+                _ for _ in ()
+            ).throw(KubectlError("error: the double serves only /readyz"))
             print("ok")
             return 0
         if verb == "get" and rest and rest[0] in ("nodes", "node", "no"):
@@ -1250,10 +1259,16 @@ def cmd_kubectl(args: list[str]) -> int:
                 items = kube(base, "GET", "/api/v1/nodes")["items"]
                 single = False
             if output == "json":
-                doc = items[0] if single else {
-                    "apiVersion": "v1", "items": items, "kind": "List",
-                    "metadata": {"resourceVersion": ""},
-                }
+                doc = (
+                    items[0]
+                    if single
+                    else {
+                        "apiVersion": "v1",
+                        "items": items,
+                        "kind": "List",
+                        "metadata": {"resourceVersion": ""},
+                    }
+                )
                 print(json.dumps(doc, indent=4))
             elif output == "name":
                 for item in items:
@@ -1267,8 +1282,16 @@ def cmd_kubectl(args: list[str]) -> int:
                 raise KubectlError(f"error: the k3s test double does not model -o {output}")
             return 0
         if verb in ("cordon", "uncordon", "drain") and len(rest) == 1:
-            known = {"ignore-daemonsets", "delete-emptydir-data", "delete-local-data", "force",
-                     "timeout", "grace-period", "disable-eviction", "skip-wait-for-delete-timeout"}
+            known = {
+                "ignore-daemonsets",
+                "delete-emptydir-data",
+                "delete-local-data",
+                "force",
+                "timeout",
+                "grace-period",
+                "disable-eviction",
+                "skip-wait-for-delete-timeout",
+            }
             unknown = set(flags) - (known if verb == "drain" else set())
             if unknown:
                 raise KubectlError(f"error: unknown flag: --{sorted(unknown)[0]}")
@@ -1306,9 +1329,7 @@ def cmd_kubectl(args: list[str]) -> int:
                         )
                     time.sleep(0.5)
             return 0
-        raise KubectlError(
-            f"error: the k3s test double does not model `kubectl {' '.join(args)}`"
-        )
+        raise KubectlError(f"error: the k3s test double does not model `kubectl {' '.join(args)}`")
     except KubectlError as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -1325,8 +1346,10 @@ def cmd_etcd_snapshot(args: list[str]) -> int:
     config.update({k: v for k, v in flags.items() if k in ("data-dir", "node-name")})
     data_dir = rooted(str(config.get("data-dir", DATA_DIR)))
     if not (data_dir / "server" / "db" / "etcd").is_dir():
-        log("fatal", "Error: etcd datastore disabled: unable to perform etcd snapshot on "
-            "non-etcd system")
+        log(
+            "fatal",
+            "Error: etcd datastore disabled: unable to perform etcd snapshot on non-etcd system",
+        )
         return 1
     snap_dir = Path(str(flags.get("etcd-snapshot-dir") or data_dir / "server/db/snapshots"))
     if sub == "save":
@@ -1354,16 +1377,20 @@ def cmd_etcd_snapshot(args: list[str]) -> int:
 
 def main(argv: list[str]) -> int:
     if VERSION.startswith("__"):
-        print("this k3s test double has no version baked in: the kit step (molecule/shared/"
-              "prepare.yml) writes it with the version replaced", file=sys.stderr)
+        print(
+            "this k3s test double has no version baked in: the kit step (molecule/shared/"
+            "prepare.yml) writes it with the version replaced",
+            file=sys.stderr,
+        )
         return 1
     prog = Path(argv[0]).name
     args = argv[1:]
     if prog in ("kubectl", "ctr", "crictl"):
         args = [prog, *args]
     if not args or args[0] in ("-h", "--help", "help"):
-        print(f"{PROGRAM} test double {VERSION}: server, agent, kubectl, ctr, crictl, "
-              "etcd-snapshot")
+        print(
+            f"{PROGRAM} test double {VERSION}: server, agent, kubectl, ctr, crictl, etcd-snapshot"
+        )
         return 0
     if args[0] in ("--version", "-v", "version"):
         print(f"{PROGRAM} version {VERSION} ({commit()})")
