@@ -1,22 +1,11 @@
 #!/usr/bin/env bash
 # Install everything the test suite needs, then run it: linters, then pytest (unit,
 # integration with real servers, manifests, browser, Molecule). Arguments go to pytest.
+# One line per step; .github/workflows/ci.yml calls the same step scripts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/system-packages.sh
-scripts/bootstrap.sh
-export PATH="$PWD/.venv/bin:$PATH"
-
-echo "== lint"
-ruff check .
-ruff format --check .
-if [ -f .yamllint ]; then yamllint --strict .; fi
-if [ -d roles ] && [ -f .ansible-lint ]; then ansible-lint --offline; fi
-
-echo "== Molecule base image"
+scripts/ci/install.sh
+scripts/ci/lint.sh
 scripts/molecule-image.sh
-
-echo "== tests"
-mkdir -p artifacts
-exec pytest -p no:cacheprovider "$@"
+scripts/ci/pytest.sh "$@"

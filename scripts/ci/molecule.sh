@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# CI step: one Molecule scenario, exactly as a user runs it: molecule test -s <name> from the
+# repository root (needs scripts/ci/install.sh and scripts/molecule-image.sh first).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+scenario=${1:-}
+if [ -z "$scenario" ] || [ ! -f "molecule/$scenario/molecule.yml" ] || [ "$scenario" = shared ]; then
+  available=$(find molecule -mindepth 2 -maxdepth 2 -name molecule.yml | cut -d/ -f2 | sort | tr '\n' ' ')
+  echo "usage: $0 SCENARIO (one of: ${available% })" >&2
+  exit 2
+fi
+export PATH="$PWD/.venv/bin:$PATH"
+echo "== molecule $scenario"
+exec molecule test -s "$scenario"
