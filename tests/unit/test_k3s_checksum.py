@@ -69,11 +69,11 @@ def _run(tmp_path: Path, *var_files: Path, **extra) -> subprocess.CompletedProce
               gather_subset: [min]
               roles:
                 - role: k3s_common
-              handlers:
-                # k3s_server/k3s_agent restart the service here; this play only records it.
-                - name: k3s binary changed
+              post_tasks:
+                # k3s_server/k3s_agent restart the service on this flag; this play only prints it.
+                - name: Report whether a restart is needed
                   ansible.builtin.debug:
-                    msg: k3s binary changed handler ran
+                    msg: "k3s restart needed: {{ k3s_common_changed }}"
             """
         )
     )
@@ -185,7 +185,7 @@ def test_url_mode_trusting_the_release_sumfile_installs_a_matching_binary(tmp_pa
     )
     assert result.returncode == 0, _out(result)
     assert (tmp_path / "bin" / "k3s").read_bytes() == STAND_IN
-    assert "k3s binary changed handler ran" in _out(result)
+    assert "k3s restart needed: True" in _out(result)
 
 
 def test_artifacts_mode_with_an_unpinned_version_and_no_sumfile_stops(tmp_path):
