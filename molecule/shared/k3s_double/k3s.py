@@ -1375,6 +1375,17 @@ def cmd_etcd_snapshot(args: list[str]) -> int:
 # ---------------------------------------------------------------- entry point
 
 
+def set_process_name(name: str) -> None:
+    """Name the process as K3s names itself (`ss -p` and `ps` show k3s-server / k3s-agent),
+    not python3: preflight tells our own listeners from foreign ones by that name."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(15, name.encode()[:15], 0, 0, 0)  # PR_SET_NAME
+    except (OSError, AttributeError):
+        log("warning", f"could not rename the process to {name}")
+
+
 def main(argv: list[str]) -> int:
     if VERSION.startswith("__"):
         print(
@@ -1399,6 +1410,7 @@ def main(argv: list[str]) -> int:
     command, rest = args[0], args[1:]
     try:
         if command in ("server", "agent"):
+            set_process_name(f"k3s-{command}")
             return Node(command, load_config(rest)).run()
         if command == "kubectl":
             return cmd_kubectl(rest)
