@@ -43,8 +43,11 @@ def _render_sysctl(tmp_path: Path, has_ipv6: bool) -> str:
     )
     env = dict(os.environ, ANSIBLE_LOCALHOST_WARNING="false")
     result = subprocess.run(
-        [str(BIN / "ansible-playbook"), "-i", "localhost,", str(playbook)]
-        + ["-e", f"ansible_python_interpreter={sys.executable}"],
+        [
+            str(BIN / "ansible-playbook"),
+            *("-i", "localhost,", str(playbook)),
+            *("-e", f"ansible_python_interpreter={sys.executable}"),
+        ],
         env=env,
         capture_output=True,
         text=True,
