@@ -218,6 +218,67 @@ def platform_sizing(resources, pods, task_pods=0, task_key="airflow_task"):
     }
 
 
+def _gib(value: int) -> str:
+    return f"{value / 2**30:.1f} GiB"
+
+
+def platform_sizing_problems(sizing, nodes, claims, image_disk_bytes):
+    """What keeps the nodes from running ``sizing`` (the platform_sizing result); [] when it fits.
+
+    ``nodes``: ``[{name, memory_bytes, reserved_bytes, free_disk_bytes}]``; ``claims``: the
+    PersistentVolumeClaim sizes by component. Every message carries the numbers and the
+    variables to change.
+    """
+    sizing = _plain(sizing)
+    nodes = _plain(list(nodes))
+    claims = _plain(claims)
+    problems = []
+    allocatable = {
+        n["name"]: max(int(n["memory_bytes"]) - int(n["reserved_bytes"]), 0) for n in nodes
+    }
+    offered = sum(allocatable.values())
+    always_on = sum(
+        line["memory"] * line["replicas"]
+        for line in sizing["pods"]
+        if line["name"] != "airflow task pod"
+    )
+    tasks = [line for line in sizing["pods"] if line["name"] == "airflow task pod"]
+    task_text = (
+        f" plus {tasks[0]['replicas']} task pod(s) of {_gib(tasks[0]['memory'])}" if tasks else ""
+    )
+    per_node = ", ".join(
+        f"{n['name']}: {_gib(int(n['memory_bytes']))} less {_gib(int(n['reserved_bytes']))} "
+        "reserved for K3s and the OS"
+        for n in nodes
+    )
+    if sizing["memory"] > offered:
+        problems.append(
+            f"The platform's pods request {_gib(sizing['memory'])} of memory (always-on pods "
+            f"{_gib(always_on)}{task_text}), but the nodes offer {_gib(offered)} ({per_node}). "
+            "Add memory or nodes, or lower platform_resources requests, platform_replicas or "
+            "platform_sizing_task_pods."
+        )
+    largest = sizing.get("largest")
+    if largest and allocatable and largest["memory"] > max(allocatable.values()):
+        problems.append(
+            f"The largest pod ({largest['name']}) requests {_gib(largest['memory'])}, more than "
+            f"any one node offers ({_gib(max(allocatable.values()))}). Lower "
+            "platform_resources for it or add memory to a node."
+        )
+    claim_bytes = {name: platform_bytes(size) for name, size in claims.items()}
+    needed_disk = sum(claim_bytes.values()) + int(image_disk_bytes)
+    best = max(nodes, key=lambda n: int(n["free_disk_bytes"]), default=None)
+    if best is not None and needed_disk > int(best["free_disk_bytes"]):
+        listed = ", ".join(f"{name} {size}" for name, size in claims.items())
+        problems.append(
+            f"The volumes ({listed}) and the images ({_gib(int(image_disk_bytes))}) need "
+            f"{_gib(needed_disk)} on one node, but the most free disk is "
+            f"{_gib(int(best['free_disk_bytes']))} on {best['name']}. Grow the disk, or lower "
+            "platform_storage (before the first install only) or platform_sizing_image_disk."
+        )
+    return problems
+
+
 class FilterModule:
     """Manifest filters of the platform role."""
 
@@ -235,4 +296,5 @@ class FilterModule:
             "platform_bytes": platform_bytes,
             "platform_millicpu": platform_millicpu,
             "platform_sizing": platform_sizing,
+            "platform_sizing_problems": platform_sizing_problems,
         }
