@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the application image from containers/Containerfile with podman and print its tag,
 # localhost/house-price-appliance:<project version>-<context hash> (scripts/context_hash.py).
-# Idempotent: does nothing when that tag exists already (FORCE=1 rebuilds it).
+# Idempotent: does nothing when that tag exists already (FORCE=1 rebuilds it, NO_CACHE=1
+# without podman's layer cache).
 #
 # APP_IMAGE_BASE chooses the base image (the Containerfile's BASE_IMAGE):
 #   public  versions.yml images.python, fully qualified; podman pulls it when missing.
@@ -135,6 +136,7 @@ log "building $TAG on $BASE"
 start=$SECONDS
 podman build \
   --pull="$PULL" \
+  ${NO_CACHE:+--no-cache} \
   --file=containers/Containerfile \
   --ignorefile=containers/containerignore \
   --build-arg="BASE_IMAGE=$BASE" \

@@ -191,15 +191,32 @@ def postgres(network, image_render):
         shutil.chown(tmp, "postgres")
         shutil.chown(pwfile, "postgres")
     _as_postgres(
-        [_pg_bin("initdb"), "-D", str(data), "-U", "postgres", f"--pwfile={pwfile}"]
-        + ["--auth-host=scram-sha-256", "--auth-local=scram-sha-256"]
+        [
+            _pg_bin("initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            f"--pwfile={pwfile}",
+            "--auth-host=scram-sha-256",
+            "--auth-local=scram-sha-256",
+        ]
     )
     with (data / "pg_hba.conf").open("a") as hba:
         hba.write(f"host all all {network.subnet} scram-sha-256\n")
     network.hosts["postgresql"] = network.gateway
     _as_postgres(
-        [_pg_bin("pg_ctl"), "-D", str(data), "-w", "-l", str(tmp / "log"), "-o"]
-        + [f"-p 5432 -k {tmp} -c listen_addresses={network.gateway}", "start"]
+        [
+            _pg_bin("pg_ctl"),
+            "-D",
+            str(data),
+            "-w",
+            "-l",
+            str(tmp / "log"),
+            "-o",
+            f"-p 5432 -k {tmp} -c listen_addresses={network.gateway}",
+            "start",
+        ]
     )
     try:
         server = {"host": network.gateway, "port": 5432, "superuser": superuser}
@@ -213,8 +230,19 @@ def postgres(network, image_render):
 
 def psql(server: dict, database: str, sql: str) -> str:
     proc = subprocess.run(
-        [_pg_bin("psql"), "-h", server["host"], "-p", str(server["port"]), "-U", "postgres"]
-        + ["-d", database, "-Atc", sql],
+        [
+            _pg_bin("psql"),
+            "-h",
+            server["host"],
+            "-p",
+            str(server["port"]),
+            "-U",
+            "postgres",
+            "-d",
+            database,
+            "-Atc",
+            sql,
+        ],
         env={**os.environ, "PGPASSWORD": server["superuser"]},
         capture_output=True,
         text=True,
@@ -355,9 +383,9 @@ class PodRunner:
                     kind = "secret" if "secret" in volume else "configMap"
                     ref = volume[kind]
                     name = ref["secretName"] if kind == "secret" else ref["name"]
-                    data = (self.manifests.secrets if kind == "secret" else self.manifests.config_maps)[
-                        name
-                    ]
+                    data = (
+                        self.manifests.secrets if kind == "secret" else self.manifests.config_maps
+                    )[name]
                     items = ref.get("items") or [{"key": k, "path": k} for k in data]
                     for item in items:
                         target = source / item["path"]
@@ -422,8 +450,15 @@ class PodRunner:
         name = f"{self.network.name}-{workload}"
         args, env = self._args(pod, spec, container, ip)
         subprocess.run(
-            ["podman", "run", "--detach", f"--name={name}", *args, self.image]
-            + container.get("args", []),
+            [
+                "podman",
+                "run",
+                "--detach",
+                f"--name={name}",
+                *args,
+                self.image,
+                *container.get("args", []),
+            ],
             env={**os.environ, **env},
             capture_output=True,
             text=True,
@@ -432,6 +467,24 @@ class PodRunner:
         )
         self.started.append(name)
         return Container(name, ip, container, self)
+
+    def start_plain(self, service: str, command: list[str]) -> Container:
+        """A container of our image that no manifest defines (the data API emulator)."""
+        name = f"{self.network.name}-{service}"
+        ip = self.network.hosts[service]
+        podman(
+            "run",
+            "--detach",
+            f"--name={name}",
+            f"--network={self.network.name}",
+            f"--ip={ip}",
+            *ULIMITS,
+            "--read-only",
+            self.image,
+            *command,
+        )
+        self.started.append(name)
+        return Container(name, ip, {}, self)
 
     def stop_all(self) -> None:
         for name in reversed(self.started):
