@@ -17,6 +17,11 @@ if [ -d roles ] && [ -f .ansible-lint ]; then ansible-lint --offline; fi
 echo "== Molecule base image"
 scripts/molecule-image.sh
 
+# These machines reach no image registry: the app image is built on a Debian 12 base made
+# here with debootstrap (APP_IMAGE_BASE=public builds on versions.yml images.python instead).
+echo "== application image"
+APP_IMAGE_BASE="${APP_IMAGE_BASE:-local}" scripts/app-image.sh
+
 echo "== tests"
 mkdir -p artifacts
 exec pytest -p no:cacheprovider "$@"

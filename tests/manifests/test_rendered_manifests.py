@@ -178,15 +178,6 @@ def test_registry_prefix_applies_to_every_image(tmp_path):
     assert policy.check_images(docs) == []
 
 
-def test_containerfile_base_matches_versions_yml():
-    text = (REPO / "containers" / "Containerfile").read_text()
-    pin = VERSIONS["images"]["python"]
-    assert f"ARG BASE_IMAGE={pin['repository']}:{pin['tag']}\n" in text
-    assert "latest" not in pin["tag"] and pin["tag"].startswith(VERSIONS["python"])
-    assert "USER ${APP_UID}" in text and "ARG APP_UID=50000" in text
-    assert "requirements-runtime.lock" in text
-
-
 def test_airflow_wiring(rendered):
     docs = rendered.docs
     config = by_kind(docs, "ConfigMap")["airflow-config"]["data"]
