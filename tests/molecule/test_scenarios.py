@@ -22,7 +22,7 @@ SCENARIOS = sorted(
 
 
 def test_scenarios_are_discovered():
-    assert {"default", "server_agent", "preflight_refuses"} <= set(SCENARIOS)
+    assert {"default", "server_agent", "preflight_refuses", "k3s_double"} <= set(SCENARIOS)
 
 
 @pytest.mark.molecule
