@@ -276,7 +276,9 @@ def all_images(docs: Iterable[dict]) -> list[tuple[str, str]]:
     found = []
     for owner, _meta, spec in pod_specs(docs):
         for field, container in containers(spec):
-            found.append((f"{_name(owner)} {field} {container['name']}", container.get("image", "")))
+            found.append(
+                (f"{_name(owner)} {field} {container['name']}", container.get("image", ""))
+            )
     return found
 
 

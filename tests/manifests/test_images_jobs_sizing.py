@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -182,7 +181,9 @@ def test_a_too_long_job_stem_is_refused():
 
 
 def _weed_flags(docs) -> dict[str, str]:
-    sts = next(d for d in docs if d["kind"] == "StatefulSet" and d["metadata"]["name"] == "seaweedfs")
+    sts = next(
+        d for d in docs if d["kind"] == "StatefulSet" and d["metadata"]["name"] == "seaweedfs"
+    )
     args = sts["spec"]["template"]["spec"]["containers"][0]["args"]
     flags = dict(a.lstrip("-").split("=", 1) for a in args if a.startswith("-") and "=" in a)
     claim = sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"]
@@ -208,7 +209,7 @@ def test_seaweedfs_layout_fits_any_reasonable_claim(claim):
 
 
 def test_seaweedfs_refuses_a_claim_too_small_or_a_volume_too_big():
-    with pytest.raises(ValueError, match="platform_storage.seaweedfs 1Gi is too small"):
+    with pytest.raises(ValueError, match=r"platform_storage\.seaweedfs 1Gi is too small"):
         SEAWEED.seaweedfs_volume_layout("1Gi", 3)
     with pytest.raises(ValueError, match="Lower seaweedfs_volume_size_limit_mb"):
         SEAWEED.seaweedfs_volume_layout("10Gi", 3, 1024)
@@ -235,7 +236,9 @@ def _rendered_always_on_memory(docs) -> int:
         if doc["kind"] not in {"Deployment", "StatefulSet"}:
             continue
         spec = doc["spec"]["template"]["spec"]
-        mem = [FILTERS.platform_bytes(c["resources"]["requests"]["memory"]) for c in spec["containers"]]
+        mem = [
+            FILTERS.platform_bytes(c["resources"]["requests"]["memory"]) for c in spec["containers"]
+        ]
         init = [
             FILTERS.platform_bytes(c["resources"]["requests"]["memory"])
             for c in spec.get("initContainers") or []
@@ -281,9 +284,14 @@ def test_sizing_accepts_the_example_topology_and_refuses_a_small_disk():
     defaults, pods = _defaults()
     sizing = FILTERS.platform_sizing(defaults["platform_resources"], pods, 2)
     nodes = [_node("server", 8192, "1Gi", 100), _node("agent", 8192, "512Mi", 100)]
-    assert FILTERS.platform_sizing_problems(sizing, nodes, defaults["platform_storage"], 8 * 2**30) == []
+    assert (
+        FILTERS.platform_sizing_problems(sizing, nodes, defaults["platform_storage"], 8 * 2**30)
+        == []
+    )
     small = [_node("server", 8192, "1Gi", 30), _node("agent", 8192, "512Mi", 30)]
-    (problem,) = FILTERS.platform_sizing_problems(sizing, small, defaults["platform_storage"], 8 * 2**30)
+    (problem,) = FILTERS.platform_sizing_problems(
+        sizing, small, defaults["platform_storage"], 8 * 2**30
+    )
     assert "postgresql 10Gi, seaweedfs 50Gi" in problem and "68.0 GiB" in problem
 
 
@@ -315,7 +323,9 @@ def test_no_image_archive_travels_through_fetch_or_slurp():
             if not used:
                 continue
             args = json.dumps(task[used.pop()]).lower()
-            in_image_role = "platform_images" in str(path) or path.name.startswith(("bundle", "platform"))
+            in_image_role = "platform_images" in str(path) or path.name.startswith(
+                ("bundle", "platform")
+            )
             if in_image_role or any(word in args for word in ("image", "archive", ".tar")):
                 offenders.append(f"{path.relative_to(REPO)}: {task.get('name')}")
     assert offenders == []

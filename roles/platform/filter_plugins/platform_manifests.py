@@ -201,13 +201,18 @@ def platform_sizing(resources, pods, task_pods=0, task_key="airflow_task"):
     for pod in _plain(list(pods)):
         memory, cpu = _pod_request(resources, pod)
         lines.append(
-            {"name": pod["name"], "replicas": int(pod.get("replicas", 1)), "memory": memory,
-             "cpu": cpu}
+            {
+                "name": pod["name"],
+                "replicas": int(pod.get("replicas", 1)),
+                "memory": memory,
+                "cpu": cpu,
+            }
         )
     if int(task_pods) > 0:
         memory, cpu = _pod_request(resources, {"containers": [task_key]})
-        lines.append({"name": "airflow task pod", "replicas": int(task_pods), "memory": memory,
-                      "cpu": cpu})
+        lines.append(
+            {"name": "airflow task pod", "replicas": int(task_pods), "memory": memory, "cpu": cpu}
+        )
     counted = [line for line in lines if line["replicas"] > 0]
     largest = max(counted, key=lambda line: line["memory"]) if counted else None
     return {
