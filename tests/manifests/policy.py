@@ -265,11 +265,38 @@ def check_no_helm_hooks(docs: Iterable[dict]) -> list[str]:
     return errors
 
 
+def image_has_registry_host(image: str) -> bool:
+    """The first path component names a registry: it has a '.' or ':' or is 'localhost'."""
+    first, sep, _rest = image.partition("/")
+    return bool(sep) and ("." in first or ":" in first or first == "localhost")
+
+
+def all_images(docs: Iterable[dict]) -> list[tuple[str, str]]:
+    """(where, image) of every container, init containers and embedded pods included."""
+    found = []
+    for owner, _meta, spec in pod_specs(docs):
+        for field, container in containers(spec):
+            found.append(
+                (f"{_name(owner)} {field} {container['name']}", container.get("image", ""))
+            )
+    return found
+
+
+def check_registry_hosts(docs: Iterable[dict]) -> list[str]:
+    """Every image is fully qualified with its registry host (no short names)."""
+    return [
+        f"{where}: image {image!r} has no registry host"
+        for where, image in all_images(docs)
+        if not image_has_registry_host(image)
+    ]
+
+
 ALL_CHECKS = (
     check_probes,
     check_resources,
     check_non_root,
     check_images,
+    check_registry_hosts,
     check_service_selectors,
     check_references,
     check_no_helm_hooks,

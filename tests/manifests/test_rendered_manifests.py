@@ -19,12 +19,13 @@ from . import policy
 from .conftest import REPO
 
 VERSIONS = yaml.safe_load((REPO / "versions.yml").read_text())
-PYPROJECT_VERSION = next(
-    line.split('"')[1]
-    for line in (REPO / "pyproject.toml").read_text().splitlines()
-    if line.startswith("version = ")
-)
-APP_IMAGE = f"localhost/house-price-appliance:{PYPROJECT_VERSION}"
+APP_TAG = subprocess.run(
+    [sys.executable, str(REPO / "scripts" / "context_hash.py"), "--tag"],
+    capture_output=True,
+    text=True,
+    check=True,
+).stdout.strip()
+APP_IMAGE = f"localhost/house-price-appliance:{APP_TAG}"
 
 
 def by_kind(docs, kind):
@@ -145,8 +146,8 @@ def test_images_come_from_versions_yml_and_one_app_image(rendered):
     pins = VERSIONS["images"]
     assert images == {
         APP_IMAGE,
-        f"{pins['postgres']['repository']}:{pins['postgres']['tag']}",
-        f"{pins['seaweedfs']['repository']}:{pins['seaweedfs']['tag']}",
+        "{registry}/{repository}:{tag}".format(**pins["postgres"]),
+        "{registry}/{repository}:{tag}".format(**pins["seaweedfs"]),
     }
     # Airflow, the task pods, MLflow, the model server and the web UI share one image, so the
     # MLflow client and server are the same package.
@@ -157,7 +158,7 @@ def test_images_come_from_versions_yml_and_one_app_image(rendered):
     assert mlflow["metadata"]["annotations"]["house-prices/mlflow-version"] == VERSIONS["mlflow"]
 
 
-def test_registry_prefix_applies_to_every_image(tmp_path):
+def test_registry_mirror_replaces_every_public_registry_host(tmp_path):
     from .conftest import copy_inventory, load_rendered, run_playbook
 
     inventory = copy_inventory(tmp_path / "inventory")
@@ -168,23 +169,18 @@ def test_registry_prefix_applies_to_every_image(tmp_path):
         "-e",
         f"render_dir={out}",
         "-e",
-        "platform_image_registry=registry.example.lan:5000",
+        "platform_registry_mirror=registry.example.lan:5000",
     )
     docs = [d for ds in load_rendered(out).values() for d in ds]
-    images = {
-        c["image"] for _o, _m, spec in policy.pod_specs(docs) for _f, c in policy.containers(spec)
+    images = {image for _where, image in policy.all_images(docs)}
+    # Our image is imported into K3s (localhost), never pulled; every other image is mirrored.
+    assert APP_IMAGE in images
+    assert images - {APP_IMAGE} == {
+        "registry.example.lan:5000/{repository}:{tag}".format(**VERSIONS["images"][key])
+        for key in ("postgres", "seaweedfs")
     }
-    assert images and all(i.startswith("registry.example.lan:5000/") for i in images), images
     assert policy.check_images(docs) == []
-
-
-def test_containerfile_base_matches_versions_yml():
-    text = (REPO / "containers" / "Containerfile").read_text()
-    pin = VERSIONS["images"]["python"]
-    assert f"ARG BASE_IMAGE={pin['repository']}:{pin['tag']}\n" in text
-    assert "latest" not in pin["tag"] and pin["tag"].startswith(VERSIONS["python"])
-    assert "USER ${APP_UID}" in text and "ARG APP_UID=50000" in text
-    assert "requirements-runtime.lock" in text
+    assert policy.check_registry_hosts(docs) == []
 
 
 def test_airflow_wiring(rendered):

@@ -117,7 +117,7 @@ def test_speaker_runs_on_control_plane_with_memberlist(rendered):
     assert {"node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master"} <= keys
     assert spec["hostNetwork"] is True
     container = spec["containers"][0]
-    assert container["image"] == f"metallb/speaker:{VERSIONS['metallb']}"
+    assert container["image"] == f"quay.io/metallb/speaker:{VERSIONS['metallb']}"
     ports = {(p["containerPort"], p.get("protocol", "TCP")) for p in container["ports"]}
     assert {(7472, "TCP"), (7946, "TCP"), (7946, "UDP")} <= ports
     secret = next(e for e in container["env"] if e["name"] == "METALLB_ML_SECRET_KEY")
@@ -130,7 +130,7 @@ def test_controller_creates_memberlist_secret_and_runs_unprivileged(rendered):
     env = {e["name"]: e.get("value") for e in spec["containers"][0]["env"]}
     assert env["METALLB_ML_SECRET_NAME"] == "memberlist"
     assert spec["securityContext"]["runAsUser"] == 65534
-    assert spec["containers"][0]["image"] == f"metallb/controller:{VERSIONS['metallb']}"
+    assert spec["containers"][0]["image"] == f"quay.io/metallb/controller:{VERSIONS['metallb']}"
 
 
 def test_configmap_holds_the_layer2_pool(rendered):
@@ -143,11 +143,15 @@ def test_configmap_holds_the_layer2_pool(rendered):
     ]
 
 
-def test_image_registry_is_prefixed(tmp_path):
-    out = _render(tmp_path, metallb_image_registry="registry.example.lan:5000")
-    speaker = _find(_docs(out / "metallb.yaml"), "DaemonSet", "speaker")
-    image = speaker["spec"]["template"]["spec"]["containers"][0]["image"]
-    assert image == f"registry.example.lan:5000/metallb/speaker:{VERSIONS['metallb']}"
+def test_registry_mirror_replaces_the_registry_host(tmp_path):
+    out = _render(tmp_path, platform_registry_mirror="registry.example.lan:5000")
+    docs = _docs(out / "metallb.yaml")
+    speaker = _find(docs, "DaemonSet", "speaker")["spec"]["template"]["spec"]["containers"][0]
+    controller = _find(docs, "Deployment", "controller")["spec"]["template"]["spec"]
+    assert speaker["image"] == f"registry.example.lan:5000/metallb/speaker:{VERSIONS['metallb']}"
+    assert controller["containers"][0]["image"] == (
+        f"registry.example.lan:5000/metallb/controller:{VERSIONS['metallb']}"
+    )
 
 
 def test_crd_mode_renders_pool_and_advertisement(tmp_path):
