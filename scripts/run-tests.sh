@@ -8,7 +8,5 @@ cd "$(dirname "$0")/.."
 scripts/ci/install.sh
 scripts/ci/lint.sh
 scripts/molecule-image.sh
-# These machines reach no image registry: the app image is built on a Debian 12 base made
-# here with debootstrap (APP_IMAGE_BASE=public builds on versions.yml images.python instead).
-APP_IMAGE_BASE="${APP_IMAGE_BASE:-local}" scripts/app-image.sh
+scripts/ci/app-image.sh
 scripts/ci/pytest.sh "$@"

@@ -4,6 +4,8 @@ Needs root, podman and the base image (scripts/molecule-image.sh builds it); .ci
 provides them. Each scenario creates its containers and destroys them at the end. Scenarios
 are independent (their container names carry the scenario's name), so they run side by side:
 MOLECULE_JOBS at a time (default 3), each one's full log in artifacts/molecule/<name>.log.
+Each runs through scripts/ci/molecule.sh, the step the CI workflow's matrix calls (for
+offline_bundle it also cuts the control machine's network).
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ LOGS = ROOT / "artifacts" / "molecule"
 
 
 def test_scenarios_are_discovered():
-    assert {"default", "server_agent", "preflight_refuses", "ha_cluster"} <= set(SCENARIOS)
+    assert {"default", "server_agent", "preflight_refuses", "ha_cluster", "offline_bundle"} <= set(
+        SCENARIOS
+    )
 
 
 def _run(scenario: str) -> subprocess.CompletedProcess:
@@ -36,7 +40,7 @@ def _run(scenario: str) -> subprocess.CompletedProcess:
     LOGS.mkdir(parents=True, exist_ok=True)
     with open(LOGS / f"{scenario}.log", "w") as log:
         return subprocess.run(
-            [str(Path(venv_bin) / "molecule"), "test", "-s", scenario],
+            [str(ROOT / "scripts/ci/molecule.sh"), scenario],
             cwd=ROOT,
             env=env,
             stdout=log,

@@ -125,6 +125,7 @@ def test_local_runner_calls_the_same_step_scripts():
         "scripts/ci/install.sh",
         "scripts/ci/lint.sh",
         "scripts/molecule-image.sh",
+        "scripts/ci/app-image.sh",
         "scripts/ci/pytest.sh",
     ]
     used_in_workflow = {
