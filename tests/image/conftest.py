@@ -167,15 +167,29 @@ class Network:
 
 
 @pytest.fixture(scope="session")
-def network() -> Network:
+def network(app_image) -> Network:
     name = f"house-prices-image-{uuid.uuid4().hex[:8]}"
     podman("network", "create", name)
     try:
         info = json.loads(podman("network", "inspect", name).stdout)[0]
         subnet = info["subnets"][0]
         net = Network(name, ipaddress.ip_network(subnet["subnet"]), subnet["gateway"])
+        # CNI makes the bridge, and so the gateway address the host services listen on, only
+        # when the first container joins: keep one there for the whole session.
+        podman(
+            "run",
+            "--detach",
+            f"--name={name}-anchor",
+            f"--network={name}",
+            *ULIMITS,
+            "--read-only",
+            app_image,
+            "sleep",
+            "infinity",
+        )
         yield net
     finally:
+        podman("rm", "--force", "--time=0", f"{name}-anchor", check=False)
         podman("network", "rm", "--force", name, check=False)
 
 

@@ -19,7 +19,7 @@ import yaml
 
 from tests.manifests.conftest import REPO
 
-from .conftest import SERVICES, podman, psql
+from .conftest import SERVICES, ULIMITS, podman, psql
 
 sys.path.insert(0, str(REPO / "scripts"))
 import context_hash
@@ -92,13 +92,20 @@ def test_source_tree_is_read_only_to_the_app_user(app_image):
         "print(json.dumps({p: os.access(p, os.W_OK) for p in paths}))"
     )
     proc = podman(
-        "run", "--rm", "--user=50000:0", app_image, "python", "-c", "import json;" + script
+        "run",
+        "--rm",
+        *ULIMITS,
+        "--user=50000:0",
+        app_image,
+        "python",
+        "-c",
+        "import json;" + script,
     )
     writable = json.loads(proc.stdout)
     assert writable and not any(writable.values()), writable
     # The build tools stay in the build stage.
     tools = podman(
-        "run", "--rm", app_image, "sh", "-c", "command -v pip gcc cc || true", check=False
+        "run", "--rm", *ULIMITS, app_image, "sh", "-c", "command -v pip gcc cc || true", check=False
     )
     assert tools.stdout.strip() == "", tools.stdout
 
