@@ -22,9 +22,9 @@ tag="$(scripts/app-image.sh 2>/dev/null)"
 size=$(podman image inspect --format '{{.Size}}' "$tag")
 printf 'image %s: %.0f MB uncompressed\n' "$tag" "$(echo "$size / 1000000" | bc -l)"
 echo "largest directories (MB):"
-podman run --rm --user 0 --entrypoint sh "$tag" -c \
+podman run --rm --ulimit=nofile=20000:20000 --ulimit=nproc=32768:32768 --user 0 --entrypoint sh "$tag" -c \
   'du -xm --max-depth=1 /opt/venv/lib/python3.11/site-packages /usr /opt/airflow 2>/dev/null \
    | sort -rn | grep -v -E " (/usr|/opt/venv/lib/python3.11/site-packages|/opt/airflow)$" | head -10'
 echo "byte code share (MB):"
-podman run --rm --user 0 --entrypoint sh "$tag" -c \
+podman run --rm --ulimit=nofile=20000:20000 --ulimit=nproc=32768:32768 --user 0 --entrypoint sh "$tag" -c \
   'find /opt/venv -name "*.pyc" -print0 | du -cm --files0-from=- | tail -1'

@@ -97,9 +97,16 @@ case "$BASE_CHOICE" in
 esac
 
 # This machine's pip settings, environment first (pip's own precedence), then its config files.
+# The first pip that answers: a venv made by uv (the project's .venv) has none.
+pip_config=""
+for pip in "$PYTHON -m pip" "python3 -m pip" pip3 pip "/usr/bin/python3 -m pip"; do
+  if pip_config="$($pip config list 2>/dev/null)"; then break; fi
+  pip_config=""
+done
+[ -n "$pip_config" ] || log "no pip configuration found: pip in the build uses its defaults"
 pip_setting() {
   local value
-  value="$("$PYTHON" -m pip config list 2>/dev/null \
+  value="$(echo "$pip_config" \
     | sed -n "s/^:env:\.$1='\(.*\)'$/\1/p; s/^[a-z]*\.$1='\(.*\)'$/\1/p" | head -1)"
   echo "$value"
 }

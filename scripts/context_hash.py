@@ -23,7 +23,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 CONTEXT_PATHS = (
     "pyproject.toml",
-    "README.md",
     "requirements-runtime.lock",
     "house_prices",
     "data_api_emulator",

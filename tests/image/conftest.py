@@ -8,7 +8,8 @@ What stands in for Kubernetes here, and why:
   ports in these manifests (a test checks it), so no port mapping is needed either.
 - PostgreSQL (Debian's package) and the S3 server (moto) run on the host, listening on the
   network's gateway address under the Service ports.
-- A container runs with the pod's runAsUser/runAsGroup, a read-only root file system, the
+- A container runs with the pod's runAsUser/runAsGroup, a read-only root file system when its
+  securityContext says readOnlyRootFilesystem (without podman's implicit tmpfs on /tmp), the
   container's capabilities dropped and no privilege escalation; emptyDir volumes are host
   directories (shared with init containers, as in a pod), Secret and ConfigMap volumes are
   read-only files. Env and envFrom are resolved from the rendered ConfigMaps and the Secrets
@@ -111,6 +112,11 @@ class Manifests:
                 return doc
         raise AssertionError(f"{kind}/{name} is not in the rendered manifests")
 
+    def task_pod_spec(self) -> dict:
+        """The KubernetesExecutor's pod template, as the scheduler reads it from its ConfigMap."""
+        template = yaml.safe_load(self.config_maps["airflow-pod-template"]["pod_template.yaml"])
+        return template["spec"]
+
     def pod_spec(self, kind: str, name: str) -> dict:
         doc = self.workload(kind, name)
         return doc["spec"] if kind == "Pod" else doc["spec"]["template"]["spec"]
@@ -167,15 +173,29 @@ class Network:
 
 
 @pytest.fixture(scope="session")
-def network() -> Network:
+def network(app_image) -> Network:
     name = f"house-prices-image-{uuid.uuid4().hex[:8]}"
     podman("network", "create", name)
     try:
         info = json.loads(podman("network", "inspect", name).stdout)[0]
         subnet = info["subnets"][0]
         net = Network(name, ipaddress.ip_network(subnet["subnet"]), subnet["gateway"])
+        # CNI makes the bridge, and so the gateway address the host services listen on, only
+        # when the first container joins: keep one there for the whole session.
+        podman(
+            "run",
+            "--detach",
+            f"--name={name}-anchor",
+            f"--network={name}",
+            *ULIMITS,
+            "--read-only",
+            app_image,
+            "sleep",
+            "infinity",
+        )
         yield net
     finally:
+        podman("rm", "--force", "--time=0", f"{name}-anchor", check=False)
         podman("network", "rm", "--force", name, check=False)
 
 
@@ -399,9 +419,14 @@ class PodRunner:
     def _args(self, pod: str, spec: dict, container: dict, ip: str | None) -> tuple[list, dict]:
         security = spec.get("securityContext", {})
         env = self.manifests.env(container)
+        context = container.get("securityContext", {})
+        # As the kubelet does: a read-only root when the manifest asks for one, and then no
+        # implicit tmpfs on /tmp, /var/tmp or /run (podman adds those unless told not to); what
+        # a container may write is exactly its emptyDir volumes.
+        read_only = context.get("readOnlyRootFilesystem") is True
         args = [
             f"--user={security['runAsUser']}:{security.get('runAsGroup', 0)}",
-            "--read-only",
+            *(["--read-only", "--read-only-tmpfs=false"] if read_only else []),
             f"--network={self.network.name}",
             *ULIMITS,
             *(f"--add-host={name}:{addr}" for name, addr in sorted(self.network.hosts.items())),
@@ -410,7 +435,6 @@ class PodRunner:
         ]
         if ip:
             args.append(f"--ip={ip}")
-        context = container.get("securityContext", {})
         if "ALL" in context.get("capabilities", {}).get("drop", []):
             args.append("--cap-drop=ALL")
         if context.get("allowPrivilegeEscalation") is False:

@@ -12,14 +12,16 @@ import json
 import re
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import requests
 import yaml
 
 from tests.manifests.conftest import REPO
 
-from .conftest import SERVICES, podman, psql
+from .conftest import SERVICES, ULIMITS, podman, psql
 
 sys.path.insert(0, str(REPO / "scripts"))
 import context_hash
@@ -92,13 +94,20 @@ def test_source_tree_is_read_only_to_the_app_user(app_image):
         "print(json.dumps({p: os.access(p, os.W_OK) for p in paths}))"
     )
     proc = podman(
-        "run", "--rm", "--user=50000:0", app_image, "python", "-c", "import json;" + script
+        "run",
+        "--rm",
+        *ULIMITS,
+        "--user=50000:0",
+        app_image,
+        "python",
+        "-c",
+        "import json;" + script,
     )
     writable = json.loads(proc.stdout)
     assert writable and not any(writable.values()), writable
     # The build tools stay in the build stage.
     tools = podman(
-        "run", "--rm", app_image, "sh", "-c", "command -v pip gcc cc || true", check=False
+        "run", "--rm", *ULIMITS, app_image, "sh", "-c", "command -v pip gcc cc || true", check=False
     )
     assert tools.stdout.strip() == "", tools.stdout
 
@@ -192,3 +201,121 @@ def test_dag_processor_parsed_the_pipeline_from_the_read_only_dags(platform, pos
             return
         subprocess.run(["sleep", "3"], check=True)
     pytest.fail(f"house_price_pipeline never parsed:\n{platform['dag-processor'].logs()}")
+
+
+# What the scheduler's KubernetesExecutor does for a queued task instance, minus the Kubernetes
+# API call: queue it, make the ExecuteTask workload (with a token signed by the Execution API's
+# key) and print the JSON it would put into the worker pod's args
+# (airflow.providers.cncf.kubernetes.pod_generator.workload_to_command_args).
+MAKE_WORKLOAD = """
+import sys
+from airflow.api_fastapi.auth.tokens import JWTGenerator, get_signing_args
+from airflow.configuration import conf
+from airflow.executors.workloads import ExecuteTask
+from airflow.models.taskinstance import TaskInstance
+from airflow.utils.session import create_session
+from airflow.utils.state import TaskInstanceState
+
+dag_id, run_id, task_id = sys.argv[1:4]
+generator = JWTGenerator(
+    valid_for=conf.getint("execution_api", "jwt_expiration_time"),
+    audience=conf.get_mandatory_list_value("execution_api", "jwt_audience")[0],
+    issuer=conf.get("api_auth", "jwt_issuer", fallback=None),
+    **get_signing_args(make_secret_key_if_needed=False),
+)
+with create_session() as session:
+    ti = session.query(TaskInstance).filter_by(dag_id=dag_id, run_id=run_id, task_id=task_id).one()
+    ti.state = TaskInstanceState.QUEUED
+    session.flush()
+    print(ExecuteTask.make(ti, generator=generator).model_dump_json())
+"""
+
+
+def _api_token(manifests, api) -> str:
+    user, password = next(
+        iter(json.loads(manifests.secrets["airflow-credentials"]["passwords.json"]).items())
+    )
+    answer = requests.post(
+        f"http://{api.ip}:{api.port('http')}/auth/token",
+        json={"username": user, "password": password},
+        timeout=30,
+    )
+    assert answer.status_code in (200, 201), answer.text
+    return answer.json()["access_token"]
+
+
+def test_worker_pod_runs_the_ingest_task_through_the_execution_api(
+    platform, pods, manifests, postgres, s3
+):
+    """A DAG run made through the api-server; its first task run by the pod template's container
+    with the command the KubernetesExecutor gives a worker pod, as uid 50000 on a read-only root
+    with the template's emptyDirs. Effects: the task instance is a success in Airflow's
+    database, the batch is in S3, its XCom went back through the Execution API, and its log was
+    shipped to the S3 log bucket (the pod's own log directory dies with the pod)."""
+    assert "api-server" in platform, "Airflow did not start"
+    api = platform["api-server"]
+    api.wait_healthy(300)
+    dag_id = "house_price_pipeline"
+    for _ in range(100):
+        if dag_id in psql(postgres, "airflow", "select dag_id from dag").split():
+            break
+        time.sleep(3)
+    token = _api_token(manifests, api)
+    answer = requests.post(
+        f"http://{api.ip}:{api.port('http')}/api/v2/dags/{dag_id}/dagRuns",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"logical_date": None, "conf": {"group_number": 5, "day": "Tuesday"}},
+        timeout=60,
+    )
+    assert answer.status_code == 200, answer.text
+    run_id = answer.json()["dag_run_id"]
+
+    # In the scheduler pod's container (its env: database, signing key), not in the scheduler
+    # process: here the KubernetesExecutor cannot start (no Kubernetes API, see the docstring).
+    scheduler = manifests.pod_spec("Deployment", "airflow-scheduler")
+    made = pods.run_to_completion(
+        "deployment-airflow-scheduler",
+        scheduler,
+        scheduler["containers"][0],
+        timeout=180,
+        command=["python", "-c", MAKE_WORKLOAD, dag_id, run_id, "ingest"],
+    )
+    assert made.returncode == 0, made.stdout[-3000:] + made.stderr[-3000:]
+    workload = made.stdout.strip().splitlines()[-1]
+    assert json.loads(workload)["ti"]["task_id"] == "ingest"
+
+    spec = manifests.task_pod_spec()
+    base = next(c for c in spec["containers"] if c["name"] == "base")
+    assert base["securityContext"]["readOnlyRootFilesystem"] is True
+    started = time.monotonic()
+    done = pods.run_to_completion(
+        "task-ingest",
+        spec,
+        base,
+        timeout=600,
+        command=[
+            "python",
+            "-m",
+            "airflow.sdk.execution_time.execute_workload",
+            "--json-string",
+            workload,
+        ],
+    )
+    elapsed = time.monotonic() - started
+    output = done.stdout[-4000:] + done.stderr[-4000:]
+    assert done.returncode == 0, output
+    state = psql(
+        postgres,
+        "airflow",
+        f"select state from task_instance where run_id='{run_id}' and task_id='ingest'",
+    )
+    assert state == "success", output
+    raw = s3.list_objects_v2(Bucket="house-prices").get("Contents", [])
+    assert [o["Key"] for o in raw if o["Key"].endswith(".parquet")], raw
+    xcom = psql(
+        postgres, "airflow", f"select value from xcom where run_id='{run_id}' and task_id='ingest'"
+    )
+    assert "raw_keys" in xcom, xcom
+    logs = s3.list_objects_v2(Bucket="airflow-logs").get("Contents", [])
+    assert [o["Key"] for o in logs if f"run_id={run_id}" in o["Key"]], logs
+    print(f"task pod ran ingest in {elapsed:.1f} s")

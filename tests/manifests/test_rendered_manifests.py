@@ -318,6 +318,28 @@ MUTATIONS = {
             .update({"helm.sh/hook": "pre-install"})
         ),
     ),
+    "writable root": (
+        policy.check_app_read_only_root,
+        lambda docs: _pod(docs, "web-ui")["containers"][0]["securityContext"].pop(
+            "readOnlyRootFilesystem"
+        ),
+    ),
+    "no tmp volume": (
+        policy.check_app_read_only_root,
+        lambda docs: _pod(docs, "airflow-scheduler")["containers"][0].update(
+            volumeMounts=[
+                m
+                for m in _pod(docs, "airflow-scheduler")["containers"][0]["volumeMounts"]
+                if m["mountPath"] != "/tmp"
+            ]
+        ),
+    ),
+    "task pod writable root": (
+        policy.check_app_read_only_root,
+        lambda docs: _set_pod_template(
+            docs, "readOnlyRootFilesystem: true", "readOnlyRootFilesystem: false"
+        ),
+    ),
     "task pod root": (
         policy.check_non_root,
         lambda docs: _set_pod_template(docs, "runAsUser: 50000", "runAsUser: 0"),
