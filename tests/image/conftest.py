@@ -335,9 +335,8 @@ class Container:
         return state.stdout.strip() == "true"
 
     def logs(self, lines: int = 60) -> str:
-        return podman("logs", "--tail", str(lines), self.name, check=False).stdout + (
-            podman("logs", "--tail", str(lines), self.name, check=False).stderr
-        )
+        proc = podman("logs", "--tail", str(lines), self.name, check=False)
+        return proc.stdout + proc.stderr
 
     def port(self, name_or_number) -> int:
         if isinstance(name_or_number, int):

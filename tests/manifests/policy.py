@@ -292,9 +292,6 @@ def check_registry_hosts(docs: Iterable[dict]) -> list[str]:
 
 
 APP_IMAGE_REPOSITORY = "house-price-appliance"
-# Workloads of our image not yet on a read-only root (name prefixes): the SeaweedFS bucket Job
-# (roles/seaweedfs) still writes to its root. Remove the entry once its template is changed.
-READ_ONLY_ROOT_PENDING = ("Job/seaweedfs-buckets",)
 
 
 def check_app_read_only_root(docs: Iterable[dict]) -> list[str]:
@@ -306,8 +303,6 @@ def check_app_read_only_root(docs: Iterable[dict]) -> list[str]:
     """
     errors = []
     for owner, _meta, spec in pod_specs(docs):
-        if _name(owner).startswith(READ_ONLY_ROOT_PENDING):
-            continue
         volumes = {v.get("name"): v for v in spec.get("volumes") or []}
         for field, container in containers(spec):
             repo, _tag = image_tag(container.get("image", ""))
