@@ -38,7 +38,7 @@ import requests
 import yaml
 
 from tests.manifests.conftest import REPO, _render
-from tests.manifests.test_postgres_bootstrap import _as_postgres, _bootstrap, _pg_bin
+from tests.manifests.test_postgres_bootstrap import _as_postgres, _bootstrap, _pg_bin, initdb
 from tests.servers import BIN
 
 ULIMITS = ["--ulimit=nofile=20000:20000", "--ulimit=nproc=32768:32768"]
@@ -205,23 +205,7 @@ def postgres(network, image_render):
     tmp = Path(tempfile.mkdtemp(prefix="house-prices-image-pg-"))
     data = tmp / "data"
     superuser = image_render.secrets["postgres_superuser_password"]
-    pwfile = tmp / "pw"
-    pwfile.write_text(superuser + "\n")
-    if os.geteuid() == 0:
-        shutil.chown(tmp, "postgres")
-        shutil.chown(pwfile, "postgres")
-    _as_postgres(
-        [
-            _pg_bin("initdb"),
-            "-D",
-            str(data),
-            "-U",
-            "postgres",
-            f"--pwfile={pwfile}",
-            "--auth-host=scram-sha-256",
-            "--auth-local=scram-sha-256",
-        ]
-    )
+    initdb(tmp, data, superuser)
     with (data / "pg_hba.conf").open("a") as hba:
         hba.write(f"host all all {network.subnet} scram-sha-256\n")
     network.hosts["postgresql"] = network.gateway

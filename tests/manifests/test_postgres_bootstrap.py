@@ -42,20 +42,13 @@ def _as_postgres(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
     return proc
 
 
-@pytest.fixture(scope="module")
-def postgres(rendered_with_secrets):
-    # Not under pytest's root-only temp dir: the server runs as the postgres user.
-    tmp = Path(tempfile.mkdtemp(prefix="house-prices-pg-"))
-    data = tmp / "data"
-    superuser = rendered_with_secrets.secrets["postgres_superuser_password"]
+def initdb(tmp: Path, data: Path, superuser: str) -> None:
+    """A new cluster in data (under tmp, which the postgres user must own) with password auth."""
     pwfile = tmp / "pw"
     pwfile.write_text(superuser + "\n")
     if os.geteuid() == 0:
         shutil.chown(tmp, "postgres")
         shutil.chown(pwfile, "postgres")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     _as_postgres(
         [
             _pg_bin("initdb"),
@@ -68,6 +61,18 @@ def postgres(rendered_with_secrets):
             "--auth-local=scram-sha-256",
         ]
     )
+
+
+@pytest.fixture(scope="module")
+def postgres(rendered_with_secrets):
+    # Not under pytest's root-only temp dir: the server runs as the postgres user.
+    tmp = Path(tempfile.mkdtemp(prefix="house-prices-pg-"))
+    data = tmp / "data"
+    superuser = rendered_with_secrets.secrets["postgres_superuser_password"]
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    initdb(tmp, data, superuser)
     _as_postgres(
         [
             _pg_bin("pg_ctl"),
