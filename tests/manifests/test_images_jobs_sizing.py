@@ -9,16 +9,15 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.unit.test_metallb_manifests import render as render_metallb_role
+
 from . import policy
-from .conftest import REPO, ansible_env
+from .conftest import REPO
 
 VERSIONS = yaml.safe_load((REPO / "versions.yml").read_text())
 MIRROR = "mirror.example.lan:5000"
@@ -39,44 +38,12 @@ SEAWEED = _load(REPO / "roles/seaweedfs/filter_plugins/seaweedfs_volumes.py")
 
 
 def render_metallb(tmp_path: Path, inventory: Path, **extra) -> list[dict]:
-    out = tmp_path / "metallb"
-    playbook = tmp_path / "metallb.yml"
-    playbook.write_text(
-        textwrap.dedent(
-            """\
-            - hosts: localhost
-              connection: local
-              gather_facts: false
-              roles:
-                - role: metallb
-            """
-        )
-    )
-    extra_vars = {
-        "appliance_versions": VERSIONS,
-        "metallb_version": VERSIONS["metallb"],
-        "metallb_config_mode": "configmap",
-        "metallb_address_pool": ["192.0.2.240-192.0.2.250"],
-        "metallb_render_only": True,
-        "metallb_render_dir": str(out),
-        "ansible_python_interpreter": sys.executable,
+    out = render_metallb_role(
+        tmp_path,
+        inventory,
+        appliance_versions=VERSIONS,
+        metallb_address_pool=["192.0.2.240-192.0.2.250"],
         **extra,
-    }
-    subprocess.run(
-        [
-            str(Path(sys.executable).parent / "ansible-playbook"),
-            "-i",
-            str(inventory),
-            "-i",
-            "localhost,",
-            str(playbook),
-            "-e",
-            json.dumps(extra_vars),
-        ],
-        env=ansible_env(),
-        check=True,
-        capture_output=True,
-        timeout=300,
     )
     return [d for d in yaml.safe_load_all((out / "metallb.yaml").read_text()) if d]
 

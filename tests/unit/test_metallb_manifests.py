@@ -22,7 +22,8 @@ BIN = Path(sys.executable).parent
 VERSIONS = yaml.safe_load((ROOT / "versions.yml").read_text())
 
 
-def _render(tmp_path: Path, **extra) -> Path:
+def render(tmp_path: Path, *inventories: Path, **extra) -> Path:
+    """Render the metallb role (render only) into tmp_path/out; inventories add group_vars."""
     out = tmp_path / "out"
     playbook = tmp_path / "render.yml"
     playbook.write_text(
@@ -54,6 +55,7 @@ def _render(tmp_path: Path, **extra) -> Path:
     result = subprocess.run(
         [
             str(BIN / "ansible-playbook"),
+            *(arg for inventory in inventories for arg in ("-i", str(inventory))),
             "-i",
             "localhost,",
             str(playbook),
@@ -72,7 +74,7 @@ def _render(tmp_path: Path, **extra) -> Path:
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory) -> Path:
-    return _render(tmp_path_factory.mktemp("metallb"))
+    return render(tmp_path_factory.mktemp("metallb"))
 
 
 def _docs(path: Path) -> list[dict]:
@@ -144,7 +146,7 @@ def test_configmap_holds_the_layer2_pool(rendered):
 
 
 def test_registry_mirror_replaces_the_registry_host(tmp_path):
-    out = _render(tmp_path, platform_registry_mirror="registry.example.lan:5000")
+    out = render(tmp_path, platform_registry_mirror="registry.example.lan:5000")
     docs = _docs(out / "metallb.yaml")
     speaker = _find(docs, "DaemonSet", "speaker")["spec"]["template"]["spec"]["containers"][0]
     controller = _find(docs, "Deployment", "controller")["spec"]["template"]["spec"]
@@ -157,7 +159,7 @@ def test_registry_mirror_replaces_the_registry_host(tmp_path):
 def test_crd_mode_renders_pool_and_advertisement(tmp_path):
     manifest = tmp_path / "metallb-native.yaml"
     manifest.write_text("# stand-in for the upstream manifest; only its presence is checked\n")
-    out = _render(
+    out = render(
         tmp_path,
         metallb_config_mode="crd",
         metallb_version="v0.14.9",
@@ -173,7 +175,7 @@ def test_crd_mode_renders_pool_and_advertisement(tmp_path):
 
 def test_configmap_mode_refuses_crd_versions(tmp_path):
     with pytest.raises(AssertionError, match=r"0\.12\.x"):
-        _render(tmp_path, metallb_version="v0.14.9")
+        render(tmp_path, metallb_version="v0.14.9")
 
 
 def test_manifests_validate_against_kubernetes_1_33(rendered):
