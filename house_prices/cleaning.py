@@ -14,6 +14,9 @@ Rules, applied in this order (each documented in the README's "Cleaning rules" t
 6. ``no_size_information``: rows with neither bed, bath nor house size are dropped.
 7. ``duplicate``: exact duplicates after normalisation are dropped.
 
+Every row gets a ``listing_id`` (``identity.listing_ids``) from its values as sent, before any
+is blanked; the report counts how many were identified by address and how many by description.
+
 A batch left with fewer than ``min_rows`` rows raises :class:`CleaningError`.
 """
 
@@ -25,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from house_prices.features import CATEGORICAL_FEATURES, NUMERIC_FEATURES, STATUSES
+from house_prices.identity import LISTING_ID, address_known, listing_ids
 from house_prices.schema import check_frame
 
 __all__ = ["CleaningError", "CleaningResult", "CleaningRules", "clean"]
@@ -92,6 +96,11 @@ def clean(
         if "prev_sold_date" in raw
         else pd.NaT
     )
+    sent = frame.assign(**{name: raw[name] for name in ("street", "brokered_by") if name in raw})
+    frame[LISTING_ID] = listing_ids(sent)
+    by_address = address_known(sent)
+    report["identity_by_address"] = int(by_address.sum())
+    report["identity_by_description"] = int((~by_address).sum())
 
     def drop(rule: str, mask: pd.Series) -> None:
         nonlocal frame

@@ -55,6 +55,12 @@ class PipelineExplainer:
     def __init__(self, pipeline: Pipeline) -> None:
         self.preprocess = pipeline[:-1]
         self.model = pipeline[-1]
+        if hasattr(self.model, "transformer") or hasattr(self.model, "func"):
+            raise ValueError(
+                f"the model step {type(self.model).__name__} learns a transformed price (e.g. "
+                "log dollars): its SHAP values would not be dollars adding up to the price. "
+                "Train every family on prices in dollars."
+            )
         self.feature_names = tuple(str(name) for name in self.preprocess.get_feature_names_out())
         if set(self.feature_names) != set(FEATURES):
             raise ValueError(f"pipeline features {self.feature_names} are not {FEATURES}")

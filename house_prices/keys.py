@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-__all__ = ["batch_prefix", "clean_key", "raw_key", "reference_key", "run_report_key"]
+__all__ = [
+    "batch_prefix",
+    "clean_key",
+    "holdout_key",
+    "raw_key",
+    "reference_key",
+    "run_report_key",
+]
 
 
 def batch_prefix(stage: str, group: int, day: str) -> str:
@@ -20,6 +27,11 @@ def clean_key(group: int, day: str, batch: int) -> str:
 def reference_key(fingerprint: str) -> str:
     """The cleaned training data of one model, the reference for drift checks."""
     return f"references/{fingerprint}.parquet"
+
+
+def holdout_key(fingerprint: str) -> str:
+    """The listings one model was scored on, and its champion with it at promotion."""
+    return f"holdouts/{fingerprint}.parquet"
 
 
 def run_report_key(run_id: str, name: str) -> str:

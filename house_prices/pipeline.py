@@ -19,7 +19,9 @@ import requests
 from house_prices import keys
 from house_prices.cleaning import CleaningRules, clean
 from house_prices.drift import DriftThresholds
+from house_prices.identity import LISTING_ID, holdout_fingerprint, shared_listings
 from house_prices.ingest import DataApiClient, DataApiError, ingest_batch
+from house_prices.promotion import HoldoutCheck
 from house_prices.settings import Settings
 from house_prices.storage import open_store, read_json, read_parquet, write_json, write_parquet
 from house_prices.training import TrainingConfig
@@ -52,6 +54,11 @@ class PipelineConfig:
     promotion_margin: float = 0.01
     importance_sample: int = 500
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PipelineConfig:
+        """The defaults, with what the runtime's settings choose (the model family)."""
+        return cls(training=TrainingConfig(family=settings.model_family))
+
 
 def ingest(settings: Settings, group: int, day: str) -> dict:
     """Fetch the current batch into the store; return it and the newest stored raw batch."""
@@ -76,13 +83,13 @@ def clean_batches(
 
     A batch that fails the schema or the cleaning raises before anything of it is written.
     """
-    config = config or PipelineConfig()
+    config = config or PipelineConfig.from_settings(settings)
     store = open_store(settings)
     clean_keys, reports = [], {}
     for raw_key in raw_keys:
         clean_key = raw_key.replace("raw/", "clean/", 1)
         report_key = _clean_report_key(clean_key)
-        if not store.exists(clean_key):
+        if not _cleaned_with_identities(store, report_key):
             result = clean(read_parquet(store, raw_key), config.cleaning, where=raw_key)
             write_json(store, report_key, result.report)
             write_parquet(store, clean_key, result.frame)
@@ -94,6 +101,14 @@ def clean_batches(
 
 def _clean_report_key(clean_key: str) -> str:
     return "reports/" + clean_key.replace(".parquet", ".json")
+
+
+def _cleaned_with_identities(store, report_key: str) -> bool:
+    """Cleaned already, by a version that gives rows their listing identity?
+
+    The report is written after the cleaned batch, so its presence means the batch is whole.
+    """
+    return store.exists(report_key) and "identity_by_address" in read_json(store, report_key)
 
 
 def _fingerprint(clean_keys: list[str], config: PipelineConfig) -> str:
@@ -108,7 +123,7 @@ def check_drift(
     from house_prices import registry
     from house_prices.drift import detect_drift
 
-    config = config or PipelineConfig()
+    config = config or PipelineConfig.from_settings(settings)
     store = open_store(settings)
     client = registry.connect(settings.mlflow_tracking_uri)
     champion = registry.champion_version(client, settings.model_name)
@@ -146,7 +161,7 @@ def decide_training(
     """Train when there is no champion or the data drifted; otherwise say why not."""
     from house_prices import registry
 
-    config = config or PipelineConfig()
+    config = config or PipelineConfig.from_settings(settings)
     fingerprint = _fingerprint(clean_keys, config)
     client = registry.connect(settings.mlflow_tracking_uri)
     champion = registry.champion_version(client, settings.model_name)
@@ -186,10 +201,10 @@ def train(
     """
     from house_prices import registry
     from house_prices.explain import PipelineExplainer
-    from house_prices.features import FEATURES, TARGET, feature_summary
-    from house_prices.training import build_pipeline, score, split_holdout
+    from house_prices.features import feature_summary
+    from house_prices.training import fit_challenger, training_rows
 
-    config = config or PipelineConfig()
+    config = config or PipelineConfig.from_settings(settings)
     fingerprint = _fingerprint(clean_keys, config)
     client = registry.connect(settings.mlflow_tracking_uri, settings.mlflow_experiment)
     existing = registry.find_version(client, settings.model_name, fingerprint)
@@ -199,41 +214,42 @@ def train(
         )
         return {"version": existing.version, "run_id": existing.run_id, "trained": False}
     store = open_store(settings)
-    frame = pd.concat([read_parquet(store, key) for key in clean_keys], ignore_index=True)
-    train_rows, holdout = split_holdout(frame, config.training)
-    pipeline = build_pipeline(config.training)
-    pipeline.fit(train_rows[list(FEATURES)], train_rows[TARGET])
-    metrics = score(pipeline, holdout)
-    importance = PipelineExplainer(pipeline).global_importance(
-        holdout, sample=config.importance_sample
+    rows, copies_removed = training_rows([read_parquet(store, key) for key in clean_keys])
+    challenger = fit_challenger(rows, config.training)
+    importance = PipelineExplainer(challenger.pipeline).global_importance(
+        challenger.holdout, sample=config.importance_sample
     )
-    reference_key = keys.reference_key(fingerprint)
-    holdout_key = f"holdouts/{fingerprint}.parquet"
-    write_parquet(store, reference_key, train_rows)
-    write_parquet(store, holdout_key, holdout)
+    reference_key, holdout_key = keys.reference_key(fingerprint), keys.holdout_key(fingerprint)
+    write_parquet(store, reference_key, challenger.train_rows)
+    write_parquet(store, holdout_key, challenger.holdout)
     drift_report = read_json(store, drift_report_key)
     cleaning = {key: read_json(store, _clean_report_key(key)) for key in clean_keys}
     lineage = {
         "group": group,
         "day": day,
         "batch_keys": clean_keys,
-        "rows": len(frame),
-        "train_rows": len(train_rows),
-        "holdout_rows": len(holdout),
+        "rows": len(rows) + copies_removed,
+        "listing_copies_removed": copies_removed,
+        "listings": len(rows),
+        "train_rows": len(challenger.train_rows),
+        "holdout_rows": len(challenger.holdout),
+        "holdout_fingerprint": holdout_fingerprint(challenger.holdout),
         "reference_key": reference_key,
         "holdout_key": holdout_key,
     }
     model = registry.log_and_register(
-        pipeline,
+        challenger.pipeline,
         name=settings.model_name,
-        train=train_rows,
+        train=challenger.train_rows,
         params={
             "family": config.training.family,
             **config.training.model_params(),
-            "train_rows": len(train_rows),
+            "train_rows": len(challenger.train_rows),
+            "holdout_rows": len(challenger.holdout),
+            "listing_copies_removed": copies_removed,
             "batches": len(clean_keys),
         },
-        metrics=metrics,
+        metrics=challenger.metrics,
         tags={
             "data_fingerprint": fingerprint,
             "reference_key": reference_key,
@@ -247,19 +263,36 @@ def train(
             "drift_report.json": drift_report,
             "shap_importance.json": importance,
             "cleaning_report.json": cleaning,
-            registry.FEATURE_SUMMARY_FILE: feature_summary(train_rows),
+            registry.FEATURE_SUMMARY_FILE: feature_summary(challenger.train_rows),
         },
     )
-    return {"version": model.version, "run_id": model.run_id, "trained": True, "metrics": metrics}
+    _log.info(
+        "trained v%s on %d listings (%d copies of listings removed), holdout %d",
+        model.version,
+        len(rows),
+        copies_removed,
+        len(challenger.holdout),
+    )
+    return {
+        "version": model.version,
+        "run_id": model.run_id,
+        "trained": True,
+        "metrics": challenger.metrics,
+        "listing_copies_removed": copies_removed,
+    }
 
 
 def promote(settings: Settings, version: str, config: PipelineConfig | None = None) -> dict:
-    """Score challenger and champion on the challenger's holdout; move the alias if better."""
+    """Score challenger and champion on the challenger's holdout; move the alias if better.
+
+    The holdout's listings are checked against both models' training rows first: the stable
+    holdout keeps them apart by construction, and a decision on rows either had seen is refused.
+    """
     from house_prices import registry
     from house_prices.promotion import decide
     from house_prices.training import score
 
-    config = config or PipelineConfig()
+    config = config or PipelineConfig.from_settings(settings)
     client = registry.connect(settings.mlflow_tracking_uri)
     challenger = registry.find_version_by_number(client, settings.model_name, version)
     if "decision" in challenger.tags:
@@ -268,18 +301,36 @@ def promote(settings: Settings, version: str, config: PipelineConfig | None = No
             "promote": challenger.tags["decision"] == "promoted",
             "reason": f"already decided: {challenger.tags.get('decision_reason', '')}",
         }
-    holdout = read_parquet(open_store(settings), challenger.tags["holdout_key"])
+    store = open_store(settings)
+    holdout = read_parquet(store, challenger.tags["holdout_key"])
     champion = registry.champion_version(client, settings.model_name)
+    check = _holdout_check(store, holdout, challenger, champion)
     challenger_metrics = score(registry.load_model(challenger.uri), holdout)
     champion_metrics = score(registry.load_model(champion.uri), holdout) if champion else None
     decision = decide(
         challenger_metrics,
         champion_metrics,
         margin=config.promotion_margin,
+        holdout=check,
         champion_version=champion.version if champion else None,
     )
     registry.record_decision(client, challenger, decision)
     return {"version": version, **decision}
+
+
+def _holdout_check(store, holdout: pd.DataFrame, challenger, champion) -> HoldoutCheck:
+    """How many holdout listings either model was trained on (its reference rows)."""
+    overlap, unknown = 0, []
+    for model in (challenger, champion) if champion else (challenger,):
+        trained_on = read_parquet(store, model.tags["reference_key"])
+        if LISTING_ID in trained_on and LISTING_ID in holdout:
+            overlap += shared_listings(holdout, trained_on)
+        else:
+            unknown.append(f"v{model.version} was trained before listings had identities")
+    fingerprint = holdout_fingerprint(holdout) if LISTING_ID in holdout else ""
+    if unknown:
+        return HoldoutCheck(len(holdout), fingerprint, None, "; ".join(unknown))
+    return HoldoutCheck(len(holdout), fingerprint, overlap)
 
 
 def notify_model_server(settings: Settings) -> str:
@@ -302,7 +353,7 @@ def run_once(
     settings: Settings, group: int, day: str, config: PipelineConfig | None = None
 ) -> dict:
     """All steps in one process (the plain-script runner); returns results and step timings."""
-    config = config or PipelineConfig()
+    config = config or PipelineConfig.from_settings(settings)
     timings: dict[str, float] = {}
 
     def timed(name, func, *args):

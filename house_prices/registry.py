@@ -210,6 +210,16 @@ def record_decision(
         "decided_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "compared_with": str(decision.get("champion_version") or "none"),
     }
+    holdout = decision.get("holdout") or {}
+    tags.update(
+        {
+            "holdout_rows": str(holdout.get("rows", "")),
+            "holdout_fingerprint": holdout.get("fingerprint", ""),
+            "holdout_overlap": "unknown"
+            if holdout.get("overlap") is None
+            else str(holdout["overlap"]),
+        }
+    )
     for key, value in tags.items():
         client.set_model_version_tag(challenger.name, challenger.version, key, value)
         client.set_tag(challenger.run_id, key, value)

@@ -36,6 +36,10 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "mlflow_tracking_uri": ("MLFLOW_TRACKING_URI", "MLflow tracking server URL"),
     "mlflow_experiment": ("HOUSE_PRICES_EXPERIMENT", "MLflow experiment of the training runs"),
     "model_name": ("HOUSE_PRICES_MODEL_NAME", "registered model name in MLflow"),
+    "model_family": (
+        "HOUSE_PRICES_MODEL_FAMILY",
+        "model the pipeline trains: random_forest, extra_trees or hist_gradient_boosting",
+    ),
     "model_server_url": ("MODEL_SERVER_URL", "model server told to reload (empty: none)"),
     "model_server_reload_token": ("MODEL_SERVER_RELOAD_TOKEN", "bearer token for its /reload"),
 }
@@ -57,6 +61,7 @@ class Settings:
     mlflow_tracking_uri: str = "http://127.0.0.1:5000"
     mlflow_experiment: str = "house-prices"
     model_name: str = "house-price"
+    model_family: str = "random_forest"
     model_server_url: str = ""
     model_server_reload_token: str = ""
 
@@ -68,6 +73,13 @@ class Settings:
         if self.storage_backend == "s3" and not self.s3_endpoint:
             raise SettingsError(
                 "HOUSE_PRICES_STORAGE=s3 needs HOUSE_PRICES_S3_ENDPOINT (e.g. http://seaweedfs:8333)"
+            )
+        from house_prices.training import MODEL_FAMILIES
+
+        if self.model_family not in MODEL_FAMILIES:
+            raise SettingsError(
+                f"HOUSE_PRICES_MODEL_FAMILY={self.model_family!r}: use one of "
+                f"{', '.join(sorted(MODEL_FAMILIES))}"
             )
         if self.data_api_retries < 0 or self.data_api_timeout <= 0:
             raise SettingsError("DATA_API_RETRIES must be >= 0 and DATA_API_TIMEOUT > 0")

@@ -15,8 +15,18 @@ import numpy as np
 import pandas as pd
 
 from house_prices.features import FEATURES, TARGET, build_preprocessor
+from house_prices.identity import LISTING_ID, in_holdout
 
-__all__ = ["MODEL_FAMILIES", "TrainingConfig", "build_pipeline", "score", "split_holdout"]
+__all__ = [
+    "MODEL_FAMILIES",
+    "Challenger",
+    "TrainingConfig",
+    "build_pipeline",
+    "fit_challenger",
+    "score",
+    "split_holdout",
+    "training_rows",
+]
 
 #: Family name -> (scikit-learn estimator, default hyper-parameters). Classes are imported
 #: only when a model is built: importing sklearn.ensemble costs seconds per Airflow task.
@@ -30,6 +40,9 @@ MODEL_FAMILIES = {
 }
 
 
+_MIN_HOLDOUT_ROWS = 10
+
+
 def _estimator_class(family: str) -> type:
     module, _, name = MODEL_FAMILIES[family][0].rpartition(".")
     return getattr(importlib.import_module(module), name)
@@ -37,7 +50,11 @@ def _estimator_class(family: str) -> type:
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    """Which model to fit and how to hold data out for its evaluation."""
+    """Which model to fit and how to hold data out for its evaluation.
+
+    ``holdout_share`` is the share of *listings* (not rows) held out; ``random_state`` seeds
+    the model only: the holdout is a function of the listings' identities.
+    """
 
     family: str = "random_forest"
     params: dict[str, Any] = field(default_factory=dict)
@@ -70,14 +87,46 @@ def build_pipeline(config: TrainingConfig):
     )
 
 
-def split_holdout(frame: pd.DataFrame, config: TrainingConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A reproducible train/holdout split of the cleaned rows."""
-    from sklearn.model_selection import train_test_split
+def training_rows(batches: list[pd.DataFrame]) -> tuple[pd.DataFrame, int]:
+    """One row per listing from cleaned batches given oldest first: each listing's newest row.
 
-    train, holdout = train_test_split(
-        frame, test_size=config.holdout_share, random_state=config.random_state
-    )
+    Returns the rows and how many copies of listings seen in another row were removed.
+    """
+    union = pd.concat(batches, ignore_index=True)
+    if LISTING_ID not in union:
+        raise ValueError(f"cleaned batches lack the {LISTING_ID!r} column: clean them again")
+    rows = union.drop_duplicates(subset=[LISTING_ID], keep="last")
+    return rows.reset_index(drop=True), len(union) - len(rows)
+
+
+def split_holdout(rows: pd.DataFrame, config: TrainingConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Train and holdout rows; a listing is held out for every model version or for none."""
+    in_holdout_mask = in_holdout(rows[LISTING_ID], config.holdout_share)
+    train, holdout = rows[~in_holdout_mask], rows[in_holdout_mask]
+    if len(holdout) < _MIN_HOLDOUT_ROWS or len(train) < _MIN_HOLDOUT_ROWS:
+        raise ValueError(
+            f"{len(rows)} listings give {len(train)} training and {len(holdout)} holdout rows; "
+            f"each needs at least {_MIN_HOLDOUT_ROWS}: ingest more batches first"
+        )
     return train.reset_index(drop=True), holdout.reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Challenger:
+    """A fitted pipeline, the rows it was fitted on, and its scores on rows it never saw."""
+
+    pipeline: Any
+    train_rows: pd.DataFrame
+    holdout: pd.DataFrame
+    metrics: dict[str, float]
+
+
+def fit_challenger(rows: pd.DataFrame, config: TrainingConfig) -> Challenger:
+    """Split ``rows`` (one per listing) by identity, fit on the training part, score the rest."""
+    train_rows, holdout = split_holdout(rows, config)
+    pipeline = build_pipeline(config)
+    pipeline.fit(train_rows[list(FEATURES)], train_rows[TARGET])
+    return Challenger(pipeline, train_rows, holdout, score(pipeline, holdout))
 
 
 def score(model: Any, holdout: pd.DataFrame) -> dict[str, float]:

@@ -103,7 +103,8 @@ def raw_batch(rows: int, seed: int, shift: float = 1.0) -> pd.DataFrame:
             "bed": bed.astype(str),
             "bath": rng.integers(1, 4, rows).astype(str),
             "acre_lot": rng.random(rows).round(3).astype(str),
-            "street": "x",
+            # One address per row, different for every seed: each row is its own listing.
+            "street": (seed * 1_000_000 + np.arange(rows)).astype(str),
             "city": "c",
             "state": rng.choice(STATES, rows),
             "zip_code": "601",

@@ -34,6 +34,7 @@ def frame(*rows):
         ({"price": None}, "price_missing"),
         ({"price": "abc"}, "price_missing"),
         ({"price": "5"}, "price_out_of_range"),
+        ({"price": "9999"}, "price_out_of_range"),
         ({"price": "900000000"}, "price_out_of_range"),
         ({"state": "  "}, "state_missing"),
         ({"status": "foreclosed"}, "status_unknown"),
@@ -72,13 +73,59 @@ def test_types_and_normalises_values():
 
 @pytest.mark.parametrize(
     ("column", "value"),
-    [("house_size", "0"), ("house_size", "9999999"), ("bed", "99"), ("acre_lot", "-1")],
+    [
+        ("house_size", "0"),
+        ("house_size", "99"),
+        ("house_size", "9999999"),
+        ("bed", "99"),
+        ("bed", "-1"),
+        ("bath", "31"),
+        ("bath", "-1"),
+        ("acre_lot", "-1"),
+        ("acre_lot", "0"),
+        ("acre_lot", "10001"),
+    ],
 )
 def test_implausible_values_are_blanked_not_dropped(column, value):
     result = clean(frame({column: value}), RULES)
     assert result.report["values_blanked"] == 1
     assert result.report["rows_out"] == 1
     assert pd.isna(result.frame.loc[0, column])
+
+
+@pytest.mark.parametrize(
+    ("price", "kept"),
+    [("10000", True), ("9999.99", False), ("50000000", True), ("50000000.01", False)],
+)
+def test_price_bounds_are_inclusive(price, kept):
+    result = clean(frame({"price": price}, {"price": "300000"}), RULES)
+    assert result.report["price_out_of_range"] == (0 if kept else 1)
+
+
+@pytest.mark.parametrize(("sent", "kept"), [("78701", "78701"), ("00601", "00601"), (601, "00601")])
+def test_zip_codes_keep_five_digits(sent, kept):
+    result = clean(frame({"zip_code": sent}), RULES)
+    assert result.frame.loc[0, "zip_code"] == kept
+
+
+def test_plausible_values_are_kept_as_sent():
+    result = clean(
+        frame({"bed": "0", "bath": "30", "house_size": "100", "acre_lot": "0.01"}), RULES
+    )
+    assert result.report["values_blanked"] == 0
+    assert result.frame.loc[0, ["bed", "bath", "house_size", "acre_lot"]].tolist() == [
+        0.0,
+        30.0,
+        100.0,
+        0.01,
+    ]
+
+
+def test_report_counts_how_listings_were_identified():
+    result = clean(frame({}, {"street": None, "price": "250000"}), RULES)
+    assert result.report["identity_by_address"] == 1
+    assert result.report["identity_by_description"] == 1
+    assert result.frame["listing_id"].nunique() == 2
 
 
 def test_schema_failure_refuses_the_batch():

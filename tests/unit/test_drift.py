@@ -64,3 +64,74 @@ def test_empty_column_is_not_drift(column):
     current[column] = np.nan
     report = detect_drift(sample(1000, 1), current)
     assert report["features"][column]["drifted"] is False
+
+
+def frames_differing_in(column, reference_values, current_values):
+    """Two frames equal in every feature except ``column``."""
+
+    def frame(values):
+        n = len(values)
+        base = {
+            "bed": np.full(n, 3.0),
+            "bath": np.full(n, 2.0),
+            "acre_lot": np.full(n, 0.2),
+            "house_size": np.full(n, 1800.0),
+            "price": np.full(n, 300_000.0),
+            "state": np.full(n, "Texas", dtype=object),
+            "status": np.full(n, "for_sale", dtype=object),
+        }
+        return pd.DataFrame({**base, column: values})
+
+    return frame(reference_values), frame(current_values)
+
+
+def spread(n, shift=0.0):
+    return 200_000 + 100_000 * (np.linspace(0, 1, n) + shift)
+
+
+def test_a_moderate_numeric_shift_on_many_rows_is_drift_by_default():
+    """KS statistic 0.15 (between the default 0.1 and a careless 0.25), p ~ 1e-20."""
+    report = detect_drift(*frames_differing_in("price", spread(2000), spread(2000, 0.15)))
+    assert report["features"]["price"]["statistic"] == pytest.approx(0.15, abs=0.002)
+    assert report["drifted_features"] == ["price"]
+    assert report["dataset_drift"] is True  # one drifted feature is enough by default
+
+
+def test_a_large_effect_without_significance_is_not_drift():
+    """KS statistic 0.2 on 100 rows: p ~ 0.036, not below the default 0.01."""
+    report = detect_drift(*frames_differing_in("house_size", spread(100), spread(100, 0.2)))
+    size = report["features"]["house_size"]
+    assert size["statistic"] >= 0.1 and 0.01 < size["p_value"] < 0.05
+    assert size["drifted"] is False
+    assert report["dataset_drift"] is False
+
+
+def status_counts(for_sale, sold):
+    return np.array(["for_sale"] * for_sale + ["sold"] * sold, dtype=object)
+
+
+def test_a_significant_but_small_category_shift_is_not_drift():
+    """50/50 against 51.5/48.5 on 100k rows: p ~ 2e-11, Jensen-Shannon distance 0.013."""
+    report = detect_drift(
+        *frames_differing_in("status", status_counts(50_000, 50_000), status_counts(51_500, 48_500))
+    )
+    status = report["features"]["status"]
+    assert status["p_value"] < 1e-6 and status["statistic"] < 0.1
+    assert status["drifted"] is False
+
+
+def test_a_clear_category_shift_is_drift_by_default():
+    """50/50 against 80/20 on 1,000 rows: distance 0.27 (between 0.1 and a careless 0.3)."""
+    report = detect_drift(
+        *frames_differing_in("status", status_counts(500, 500), status_counts(800, 200))
+    )
+    assert report["features"]["status"]["statistic"] == pytest.approx(0.27, abs=0.01)
+    assert report["drifted_features"] == ["status"]
+
+
+def test_a_category_shift_on_a_handful_of_rows_is_not_drift():
+    """The same 50/50 against 80/20 on 10 rows each: distance 0.27 but p ~ 0.35."""
+    report = detect_drift(*frames_differing_in("status", status_counts(5, 5), status_counts(8, 2)))
+    status = report["features"]["status"]
+    assert status["statistic"] >= 0.1 and status["p_value"] > 0.05
+    assert status["drifted"] is False

@@ -4,12 +4,16 @@ import pytest
 
 from house_prices.explain import ADDITIVITY_TOLERANCE, PipelineExplainer
 from house_prices.features import FEATURES, feature_summary
+from house_prices.identity import LISTING_ID, shared_listings
+from house_prices.settings import Settings, SettingsError
 from house_prices.training import (
     MODEL_FAMILIES,
     TrainingConfig,
     build_pipeline,
+    fit_challenger,
     score,
     split_holdout,
+    training_rows,
 )
 
 
@@ -33,6 +37,7 @@ def listings():
     frame["price"] = size * 180 * level * rng.lognormal(0, 0.1, n)
     frame.loc[::17, "bath"] = np.nan
     frame[["state", "status"]] = frame[["state", "status"]].astype("string")
+    frame[LISTING_ID] = pd.Series([f"{i:016x}" for i in range(n)], dtype="string")
     return frame
 
 
@@ -40,7 +45,8 @@ def listings():
 def test_every_family_fits_scores_and_explains_additively(listings, family):
     config = TrainingConfig(family=family, params={"max_depth": 6})
     train, holdout = split_holdout(listings, config)
-    assert len(holdout) == pytest.approx(0.2 * len(listings), abs=1)
+    assert len(holdout) == pytest.approx(0.2 * len(listings), rel=0.1)
+    assert shared_listings(train, holdout) == 0
     pipeline = build_pipeline(config).fit(train[list(FEATURES)], train["price"])
     metrics = score(pipeline, holdout)
     assert metrics["r2"] > 0.7
@@ -85,3 +91,69 @@ def test_feature_summary_has_ranges_and_categories(listings):
     assert summary["categorical"]["state"] == ["New Jersey", "Ohio", "Texas"]
     assert summary["numeric"]["house_size"]["max"] >= listings["house_size"].max()
     assert 0 < summary["numeric"]["bath"]["missing_share"] < 0.1
+
+
+def test_training_rows_keep_the_newest_row_of_each_listing(listings):
+    older = listings.head(100).assign(price=1.0)
+    newer = listings.head(60).assign(price=2.0)
+    other = listings.iloc[100:150]
+    rows, copies = training_rows([older, other, newer])
+    assert copies == 60
+    assert len(rows) == 150 and rows[LISTING_ID].is_unique
+    by_id = rows.set_index(LISTING_ID)["price"]
+    assert (by_id[newer[LISTING_ID]] == 2.0).all()
+    assert (by_id[older[LISTING_ID].iloc[60:]] == 1.0).all()
+
+
+def test_batches_cleaned_before_identities_are_refused(listings):
+    with pytest.raises(ValueError, match="clean them again"):
+        training_rows([listings.drop(columns=[LISTING_ID])])
+
+
+def test_a_listing_stays_on_its_side_across_retrains(listings):
+    config = TrainingConfig()
+    first_train, first_holdout = split_holdout(listings.head(1000), config)
+    second_train, second_holdout = split_holdout(listings.iloc[500:], config)
+    assert shared_listings(first_holdout, second_train) == 0
+    assert shared_listings(second_holdout, first_train) == 0
+    assert shared_listings(first_holdout, second_holdout) > 0
+
+
+def test_too_few_listings_for_a_holdout_is_an_error(listings):
+    with pytest.raises(ValueError, match="ingest more batches"):
+        split_holdout(listings.head(20), TrainingConfig())
+
+
+def test_the_reported_score_is_on_rows_the_model_never_saw(listings):
+    """Prices unrelated to the features: a model that saw its holdout would seem to predict
+    them (a deep forest memorises), one that did not cannot."""
+    noise = listings.assign(price=np.random.default_rng(1).lognormal(12, 0.5, len(listings)))
+    config = TrainingConfig(params={"max_depth": None, "n_estimators": 30})
+    challenger = fit_challenger(noise, config)
+    assert challenger.metrics["r2"] < 0.05
+    assert score(challenger.pipeline, challenger.train_rows)["r2"] > 0.5
+    assert shared_listings(challenger.train_rows, challenger.holdout) == 0
+    assert len(challenger.train_rows) + len(challenger.holdout) == len(listings)
+
+
+def test_the_model_family_is_a_setting():
+    assert Settings.from_env({"HOUSE_PRICES_MODEL_FAMILY": "extra_trees"}).model_family == (
+        "extra_trees"
+    )
+    with pytest.raises(SettingsError, match="HOUSE_PRICES_MODEL_FAMILY='linear'"):
+        Settings.from_env({"HOUSE_PRICES_MODEL_FAMILY": "linear"})
+
+
+def test_a_model_of_log_prices_cannot_be_explained_in_dollars(listings):
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.pipeline import Pipeline
+
+    base = build_pipeline(TrainingConfig(params={"n_estimators": 5}))
+    log_model = Pipeline(
+        [
+            ("preprocess", base[0]),
+            ("model", TransformedTargetRegressor(base[-1], func=np.log, inverse_func=np.exp)),
+        ]
+    ).fit(listings[list(FEATURES)], listings["price"])
+    with pytest.raises(ValueError, match="would not be dollars"):
+        PipelineExplainer(log_model)
