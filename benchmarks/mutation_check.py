@@ -212,9 +212,9 @@ MUTANTS = (
     ),
     Mutant(
         "training",
-        "holdout unfit for rows",
-        "holdout = rows[in_holdout]",
-        "holdout = rows.sample(frac=0.2)",
+        "holdout by position, not identity",
+        "rows[~in_holdout_mask], rows[in_holdout_mask]",
+        "rows.iloc[len(rows) // 5 :], rows.iloc[: len(rows) // 5]",
     ),
     Mutant(
         "training",
@@ -278,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"guard tests pass unmutated in {seconds:.1f} s; {len(mutants)} mutants")
         for mutant in mutants:
             target = workdir / mutant.path
-            original = target.read_text()
+            original = target.read_text() if target.exists() else ""
             if original.count(mutant.old) != 1:
                 verdict = "stale"
             else:

@@ -30,7 +30,11 @@ def _decisions(_: argparse.Namespace, settings: Settings) -> int:
     champion = registry.champion_version(client, settings.model_name)
     print(f"champion: {settings.model_name} v{champion.version}" if champion else "no champion")
     for row in registry.list_decisions(client, settings.model_name):
-        print(f"v{row['version']:>4}  {row['decision']:<9} {row['decided_at']:<25} {row['reason']}")
+        holdout = f"holdout {row['holdout_rows'] or '?'} overlap {row['holdout_overlap'] or '?'}"
+        print(
+            f"v{row['version']:>4}  {row['decision']:<9} {row['decided_at']:<25} {holdout:<26} "
+            f"{row['reason']}"
+        )
     return 0
 
 

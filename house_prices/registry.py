@@ -228,7 +228,8 @@ def record_decision(
 
 
 def list_decisions(client: MlflowClient, name: str) -> list[dict[str, str]]:
-    """Every decided version, newest first: version, decision, reason, time, compared with."""
+    """Every decided version, newest first: version, decision, reason, time, compared with,
+    and the holdout it was judged on (listings, and how many either model had trained on)."""
     try:
         versions = client.search_model_versions(f"name = '{name}'")
     except MlflowException as exc:
@@ -241,6 +242,8 @@ def list_decisions(client: MlflowClient, name: str) -> list[dict[str, str]]:
             "reason": mv.tags.get("decision_reason", ""),
             "decided_at": mv.tags.get("decided_at", ""),
             "compared_with": mv.tags.get("compared_with", ""),
+            "holdout_rows": mv.tags.get("holdout_rows", ""),
+            "holdout_overlap": mv.tags.get("holdout_overlap", ""),
         }
         for mv in versions
     ]

@@ -75,6 +75,9 @@ def test_overlapping_batches_are_trained_once_per_listing_and_judged_fairly(sett
     assert tags["holdout_overlap"] == "0"
     assert tags["holdout_rows"] == str(len(holdout))
     assert len(tags["holdout_fingerprint"]) == 20
+    client = registry.connect(settings.mlflow_tracking_uri)
+    listed = registry.list_decisions(client, settings.model_name)[0]
+    assert (listed["holdout_rows"], listed["holdout_overlap"]) == (str(len(holdout)), "0")
 
 
 def test_a_holdout_the_champion_trained_on_refuses_promotion(settings):
