@@ -141,7 +141,7 @@ def _parser() -> argparse.ArgumentParser:
         "--repeat-share",
         type=_repeat_share,
         help="share of the rows of batch 2, 3, ... that re-serve listings of earlier batches "
-        "of the day (default 0.2; 0 = batches never overlap)",
+        "of the day (default 0.2; 0 = no repeats)",
     )
     data.add_argument("--csv", dest="csv_path", type=Path, help="serve this realtor.com-layout CSV")
     return p

@@ -139,7 +139,7 @@ class EmulatorConfig:
     #: serialised batches kept in memory (each is a few MB at the default size)
     cache_batches: int = 4
     #: share of the rows of batch 2, 3, ... that re-serve listings of earlier batches of the
-    #: same group and day (the real server samples every batch from one pool); 0 = disjoint
+    #: same group and day (the real server samples every batch from one pool); 0 = no repeats
     repeat_share: float = 0.2
     drift: DriftConfig = field(default_factory=DriftConfig)
     dirt: DirtConfig = field(default_factory=DirtConfig)

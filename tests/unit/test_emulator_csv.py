@@ -89,6 +89,26 @@ def test_app_serves_the_csv(listing_csv: Path) -> None:
     assert client.get("/data?group_number=3&day=Friday").status_code == 400
 
 
+@pytest.mark.parametrize("share", [0.0, 0.25])
+def test_later_csv_batches_re_serve_rows_of_earlier_ones(listing_csv: Path, share: float) -> None:
+    config = EmulatorConfig(
+        csv_path=listing_csv,
+        batches_per_day=3,
+        rows_per_batch=100_000,
+        min_interval_seconds=0,
+        repeat_share=share,
+    )
+    client = create_app(config).test_client()
+    part = ROWS // 3
+    seen: set[str] = set()
+    for _ in range(3):
+        records = client.get("/data?group_number=2&day=Monday").get_json()["data"]
+        streets = [r["street"] for r in records]  # unique in the file
+        assert len(streets) == part
+        assert sum(s in seen for s in streets) == (0 if not seen else round(share * part))
+        seen.update(streets)
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
