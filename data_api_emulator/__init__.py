@@ -3,7 +3,9 @@
 It answers the same contract as the real server (``/data``, ``/restart_data_generation``,
 ``/health``, ``/metrics``; 400 with the original ``detail`` messages), hands out a
 deterministic batch sequence per group and day, and serves either seeded synthetic
-realtor.com-style listings (dirt and drift included) or a user-supplied CSV.
+realtor.com-style listings (dirt and drift included) or a user-supplied CSV. As on the
+real server, the batches of a day overlap: later ones re-serve earlier listings
+(``repeat_share``, see ``data_api_emulator.repeats``).
 
 Example::
 

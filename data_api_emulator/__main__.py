@@ -15,7 +15,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from data_api_emulator.config import ENV_PREFIX, ConfigError, EmulatorConfig, parse_groups
+from data_api_emulator.config import (
+    ENV_PREFIX,
+    MAX_REPEAT_SHARE,
+    ConfigError,
+    EmulatorConfig,
+    parse_groups,
+)
 
 __all__ = ["main"]
 
@@ -52,6 +58,16 @@ def _non_negative_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
+    return value
+
+
+def _repeat_share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= MAX_REPEAT_SHARE:
+        raise argparse.ArgumentTypeError(f"{text!r} is not between 0 and {MAX_REPEAT_SHARE}")
     return value
 
 
@@ -121,6 +137,12 @@ def _parser() -> argparse.ArgumentParser:
     data.add_argument("--rows-per-batch", type=_positive_int(1, 2_000_000))
     data.add_argument("--min-interval-seconds", type=_non_negative_float)
     data.add_argument("--cache-batches", type=_positive_int(0, 1000))
+    data.add_argument(
+        "--repeat-share",
+        type=_repeat_share,
+        help="share of the rows of batch 2, 3, ... that re-serve listings of earlier batches "
+        "of the day (default 0.2; 0 = no repeats)",
+    )
     data.add_argument("--csv", dest="csv_path", type=Path, help="serve this realtor.com-layout CSV")
     return p
 
@@ -138,6 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "rows_per_batch",
                 "min_interval_seconds",
                 "cache_batches",
+                "repeat_share",
                 "csv_path",
             )
             if getattr(args, name) is not None

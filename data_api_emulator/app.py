@@ -41,6 +41,7 @@ from data_api_emulator.config import EmulatorConfig
 from data_api_emulator.csv_source import CsvSource
 from data_api_emulator.generator import DAYS, generate_batch
 from data_api_emulator.openapi import openapi_document
+from data_api_emulator.repeats import OverlappingBatches
 from data_api_emulator.state import BatchesExhausted, BatchSequencer
 
 __all__ = ["DETAIL_EXHAUSTED", "DETAIL_INVALID_GROUP", "ApiError", "create_app"]
@@ -159,7 +160,7 @@ class _Emulator:
             min_interval_seconds=config.min_interval_seconds,
             **kwargs,
         )
-        build: Callable[[int, int, int], pd.DataFrame]
+        fresh: Callable[[int, int, int], pd.DataFrame]
         if config.csv_path is not None:
             source = CsvSource(
                 config.csv_path,
@@ -167,11 +168,11 @@ class _Emulator:
                 batches_per_day=config.batches_per_day,
                 rows_per_batch=config.rows_per_batch,
             )
-            build = source.batch
+            fresh = source.batch
             self.rows_per_batch = source.rows_per_batch
         else:
 
-            def build(group: int, day: int, batch: int) -> pd.DataFrame:
+            def fresh(group: int, day: int, batch: int) -> pd.DataFrame:
                 return generate_batch(
                     group,
                     day,
@@ -183,6 +184,14 @@ class _Emulator:
                 )
 
             self.rows_per_batch = config.rows_per_batch
+        # One place for both sources: later batches re-serve listings of earlier ones.
+        build = OverlappingBatches(
+            fresh,
+            seed=config.seed,
+            share=config.repeat_share,
+            batches_per_day=config.batches_per_day,
+            rows=self.rows_per_batch,
+        )
         self.cache = _BatchCache(
             lambda gr, d, b: build(gr, d, b).to_json(orient="records"), config.cache_batches
         )
@@ -214,12 +223,13 @@ def create_app(
     app.after_request(_count_request)
     _logger.info(
         "data API emulator ready: mode=%s groups=%s batches_per_day=%d rows_per_batch=%d "
-        "min_interval_seconds=%s",
+        "min_interval_seconds=%s repeat_share=%s",
         config.mode,
         ",".join(map(str, config.groups)),
         config.batches_per_day,
         app.extensions["data_api_emulator"].rows_per_batch,
         config.min_interval_seconds,
+        config.repeat_share,
     )
     return app
 
@@ -323,6 +333,7 @@ def health() -> Response:
         batches_per_day=config.batches_per_day,
         rows_per_batch=emulator.rows_per_batch,
         min_interval_seconds=config.min_interval_seconds,
+        repeat_share=config.repeat_share,
     )
 
 

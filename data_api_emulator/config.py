@@ -13,6 +13,7 @@ from typing import Any
 
 __all__ = [
     "ENV_PREFIX",
+    "MAX_REPEAT_SHARE",
     "SERVER_ENV_VARS",
     "ConfigError",
     "DirtConfig",
@@ -29,6 +30,8 @@ SERVER_ENV_VARS = ("HOST", "PORT", "THREADS", "LOG_LEVEL")
 
 _MAX_ROWS_PER_BATCH = 2_000_000
 _MAX_BATCHES_PER_DAY = 1_000
+#: Above this share a batch would be mostly old listings and fresh rows would run short.
+MAX_REPEAT_SHARE = 0.9
 
 
 class ConfigError(ValueError):
@@ -36,10 +39,14 @@ class ConfigError(ValueError):
 
 
 def _check_rate(name: str, value: float) -> None:
+    _check_share(name, value, 1.0)
+
+
+def _check_share(name: str, value: float, high: float) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-        raise ConfigError(f"{name} must be a number between 0 and 1, got {value!r}")
-    if not 0.0 <= value <= 1.0:
-        raise ConfigError(f"{name} must be between 0 and 1, got {value!r}")
+        raise ConfigError(f"{name} must be a number between 0 and {high:g}, got {value!r}")
+    if not 0.0 <= value <= high:
+        raise ConfigError(f"{name} must be between 0 and {high:g}, got {value!r}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -131,6 +138,9 @@ class EmulatorConfig:
     csv_path: Path | None = None
     #: serialised batches kept in memory (each is a few MB at the default size)
     cache_batches: int = 4
+    #: share of the rows of batch 2, 3, ... that re-serve listings of earlier batches of the
+    #: same group and day (the real server samples every batch from one pool); 0 = no repeats
+    repeat_share: float = 0.2
     drift: DriftConfig = field(default_factory=DriftConfig)
     dirt: DirtConfig = field(default_factory=DirtConfig)
 
@@ -147,6 +157,7 @@ class EmulatorConfig:
         _check_int("batches_per_day", self.batches_per_day, 1, _MAX_BATCHES_PER_DAY)
         _check_int("rows_per_batch", self.rows_per_batch, 1, _MAX_ROWS_PER_BATCH)
         _check_int("cache_batches", self.cache_batches, 0, 1_000)
+        _check_share("repeat_share", self.repeat_share, MAX_REPEAT_SHARE)
         interval = self.min_interval_seconds
         if (
             isinstance(interval, bool)
@@ -269,6 +280,7 @@ def _env_specs() -> dict[str, tuple[str, str, Any]]:
         ENV_PREFIX + "MIN_INTERVAL_SECONDS": ("top", "min_interval_seconds", _parse_float),
         ENV_PREFIX + "CSV_PATH": ("top", "csv_path", Path),
         ENV_PREFIX + "CACHE_BATCHES": ("top", "cache_batches", _parse_int),
+        ENV_PREFIX + "REPEAT_SHARE": ("top", "repeat_share", _parse_float),
     }
     for f in dataclasses.fields(DriftConfig):
         specs[f"{ENV_PREFIX}DRIFT_{f.name.upper()}"] = ("drift", f.name, _parse_float)

@@ -3,7 +3,13 @@
 The file is read once. For each (group, day) its rows are shuffled with a permutation seeded
 by ``(seed, group, day)`` and cut into ``batches_per_day`` equal parts; batch ``b`` is part
 ``b`` (capped at ``rows_per_batch`` rows). Values are served as the file has them: no drift,
-no added dirt, zip codes kept as text so leading zeros survive.
+no added dirt, zip codes kept as text so leading zeros survive. (The app then makes later
+batches re-serve some rows of earlier ones, as for generated data: ``repeats``.)
+
+The older public export has ten columns, without ``brokered_by`` and ``street``. Such a file
+is accepted with a warning: those two columns are served as ``null`` (the record layout stays
+the same), and a client identifying listings by address then falls back to keys without
+broker and street. Every other column is required.
 """
 
 from __future__ import annotations
@@ -18,11 +24,13 @@ import pandas as pd
 from data_api_emulator.config import ConfigError
 from data_api_emulator.generator import COLUMNS
 
-__all__ = ["CsvLayoutError", "CsvSource", "load_listing_csv"]
+__all__ = ["OPTIONAL_COLUMNS", "CsvLayoutError", "CsvSource", "load_listing_csv"]
 
 _logger = logging.getLogger(__name__)
 _SALT_CSV = 7_003
 _TEXT_COLUMNS = ("status", "city", "state", "zip_code", "prev_sold_date")
+#: Columns the older ten-column public export lacks: served as null when absent.
+OPTIONAL_COLUMNS = ("brokered_by", "street")
 
 
 class CsvLayoutError(ConfigError):
@@ -32,8 +40,10 @@ class CsvLayoutError(ConfigError):
 def load_listing_csv(path: str | Path) -> pd.DataFrame:
     """Read a realtor.com-layout CSV, keeping exactly the columns of ``COLUMNS`` in order.
 
+    ``OPTIONAL_COLUMNS`` missing from the file are added, all null, with a warning.
+
     Raises:
-        CsvLayoutError: the file is unreadable, empty, or misses a column.
+        CsvLayoutError: the file is unreadable, empty, or misses a required column.
     """
     path = Path(path)
     expected = ", ".join(COLUMNS)
@@ -48,16 +58,25 @@ def load_listing_csv(path: str | Path) -> pd.DataFrame:
     except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise CsvLayoutError(f"CSV file {str(path)!r} cannot be read: {exc}") from None
     found = [str(c).strip() for c in header.columns]
-    missing = [c for c in COLUMNS if c not in found]
+    absent = [c for c in COLUMNS if c not in found]
+    missing = [c for c in absent if c not in OPTIONAL_COLUMNS]
     if missing:
         raise CsvLayoutError(
             f"CSV file {str(path)!r} is not in the realtor.com listing layout: missing "
-            f"column(s) {', '.join(missing)}. Expected a header with: {expected}. "
+            f"column(s) {', '.join(missing)}. Expected a header with: {expected} "
+            f"({' and '.join(OPTIONAL_COLUMNS)} may be left out). "
             f"Found: {', '.join(found) or '(nothing)'}"
         )
     extra = [c for c in found if c not in COLUMNS]
     if extra:
         _logger.warning("ignoring extra CSV column(s) %s in %s", ", ".join(extra), path)
+    if absent:
+        _logger.warning(
+            "CSV file %s has no column(s) %s (as the older ten-column export): serving them as "
+            "null, so listing identity falls back to keys without broker and street",
+            path,
+            ", ".join(absent),
+        )
     try:
         frame = pd.read_csv(
             path,
@@ -70,6 +89,8 @@ def load_listing_csv(path: str | Path) -> pd.DataFrame:
     frame.columns = found
     if frame.empty:
         raise CsvLayoutError(f"CSV file {str(path)!r} has a header but no rows")
+    for name in absent:
+        frame[name] = None
     frame = frame.loc[:, list(COLUMNS)]
     # Missing text values become NaN; keep them as NaN (served as null), never the text "nan".
     return frame.reset_index(drop=True)

@@ -69,7 +69,11 @@ def openapi_document(groups: tuple[int, ...]) -> dict[str, Any]:
             "version": "1.0.0",
             "description": "Batches of realtor.com-style listings per group and weekday. "
             "The batch number advances at most once per minimum interval; after the last "
-            "batch /data answers 400 'Ya se recolectó toda la información minima necesaria'.",
+            "batch /data answers 400 'Ya se recolectó toda la información minima necesaria'. "
+            "Batches of one group and day overlap, as the real server samples them from one "
+            "pool: from batch 2 on, a share of the rows (repeat_share in /health) re-serves "
+            "listings of earlier batches, as exact copies or with the same address and a new "
+            "price or status.",
         },
         "paths": {
             "/data": {
@@ -138,7 +142,10 @@ def openapi_document(groups: tuple[int, ...]) -> dict[str, Any]:
                 "Health": {
                     "type": "object",
                     "required": ["status"],
-                    "properties": {"status": {"const": "ok"}},
+                    "properties": {
+                        "status": {"const": "ok"},
+                        "repeat_share": {"type": "number", "minimum": 0, "maximum": 1},
+                    },
                 },
                 "Error": {
                     "type": "object",

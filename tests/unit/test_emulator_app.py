@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from data_api_emulator.app import DETAIL_EXHAUSTED, DETAIL_INVALID_GROUP, create_app
 from data_api_emulator.config import EmulatorConfig
-from data_api_emulator.generator import COLUMNS
+from data_api_emulator.generator import COLUMNS, generate_batch
 
 DATA = "/data?group_number=5&day=Tuesday"
 RESTART = "/restart_data_generation?group_number=5&day=Tuesday"
@@ -220,6 +220,7 @@ def test_health_and_index(client: FlaskClient) -> None:
     body = health.get_json()
     assert body["status"] == "ok" and body["mode"] == "generator"
     assert body["rows_per_batch"] == 300 and body["groups"] == list(range(1, 11))
+    assert body["repeat_share"] == 0.2
     assert "/data" in client.get("/").get_json()["routes"]
 
 
@@ -276,3 +277,31 @@ def test_dirt_survives_the_json_answer(clock: FakeClock) -> None:
     assert any(r["prev_sold_date"] is None for r in records)
     rows = [json.dumps(r, sort_keys=True) for r in records]
     assert len(rows) - len(set(rows)) == round(0.01 * 5000)
+
+
+def addresses(records: list[dict]) -> list[tuple]:
+    return [(r["street"], r["city"], r["state"], r["zip_code"]) for r in records]
+
+
+def test_later_batches_re_serve_listings_of_earlier_ones(clock: FakeClock) -> None:
+    app = create_app(small_config(rows_per_batch=2000, repeat_share=0.3), clock=clock)
+    client = app.test_client()
+    seen: set[tuple] = set()
+    for number in (1, 2, 3):
+        records = strict_json(client.get(DATA).get_data(as_text=True))["data"]
+        clock.now += 300
+        known = [a in seen for a in addresses(records) if a[0] is not None]
+        share = sum(known) / len(records)
+        # Exactly 600 rows of 2000 are repeats; a few have no street (no address key).
+        assert (share == 0) if number == 1 else (0.29 <= share <= 0.3), (number, share)
+        seen.update(a for a in addresses(records) if a[0] is not None)
+
+
+def test_repeat_share_zero_serves_the_generated_batches_unchanged(clock: FakeClock) -> None:
+    config = small_config(repeat_share=0)
+    client = create_app(config, clock=clock).test_client()
+    for number in (1, 2, 3):
+        body = strict_json(client.get(DATA).get_data(as_text=True))
+        clock.now += 300
+        expected = generate_batch(5, "Tuesday", number, 300, config.seed)
+        assert body["data"] == json.loads(expected.to_json(orient="records"))

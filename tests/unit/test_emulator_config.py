@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
+from data_api_emulator.__main__ import main
 from data_api_emulator.config import (
     ConfigError,
     DirtConfig,
@@ -22,6 +24,7 @@ def test_defaults_match_the_original_server() -> None:
     assert config.min_interval_seconds == 300
     assert config.batches_per_day * config.rows_per_batch == 361_460
     assert config.mode == "generator"
+    assert config.repeat_share == 0.2  # batches of a day overlap, as on the real server
 
 
 def test_from_env_reads_every_kind_of_value(tmp_path: Path) -> None:
@@ -36,6 +39,7 @@ def test_from_env_reads_every_kind_of_value(tmp_path: Path) -> None:
             "DATA_API_EMULATOR_MIN_INTERVAL_SECONDS": "0.5",
             "DATA_API_EMULATOR_CSV_PATH": str(csv),
             "DATA_API_EMULATOR_CACHE_BATCHES": "0",
+            "DATA_API_EMULATOR_REPEAT_SHARE": "0.35",
             "DATA_API_EMULATOR_DRIFT_PRICE_PER_BATCH": "0.03",
             "DATA_API_EMULATOR_DIRT_DUPLICATE_ROWS": "0.2",
             "DATA_API_EMULATOR_PORT": "9000",  # a server setting: accepted, not used here
@@ -46,6 +50,7 @@ def test_from_env_reads_every_kind_of_value(tmp_path: Path) -> None:
     assert config.groups == (1, 2, 3, 8)
     assert (config.batches_per_day, config.rows_per_batch, config.cache_batches) == (4, 500, 0)
     assert config.min_interval_seconds == 0.5
+    assert config.repeat_share == 0.35
     assert config.csv_path == csv and config.mode == "csv"
     assert config.drift.price_per_batch == 0.03
     assert config.drift.price_per_day == DriftConfig().price_per_day
@@ -66,6 +71,14 @@ def test_blank_variables_keep_defaults() -> None:
     ("env", "message"),
     [
         ({"DATA_API_EMULATOR_SEEDS": "1"}, "unknown variable.*DATA_API_EMULATOR_SEEDS"),
+        (
+            {"DATA_API_EMULATOR_REPEAT_RATE": "0.1"},
+            "unknown variable.*DATA_API_EMULATOR_REPEAT_RATE; known: .*REPEAT_SHARE",
+        ),
+        ({"DATA_API_EMULATOR_REPEAT_SHARE": "0.95"}, "repeat_share must be between 0 and 0.9,"),
+        ({"DATA_API_EMULATOR_REPEAT_SHARE": "-0.1"}, "repeat_share must be between 0 and 0.9,"),
+        ({"DATA_API_EMULATOR_REPEAT_SHARE": "a fifth"}, "REPEAT_SHARE='a fifth': not a number"),
+        ({"DATA_API_EMULATOR_REPEAT_SHARE": "nan"}, "REPEAT_SHARE='nan': not a finite number"),
         ({"DATA_API_EMULATOR_SEED": "abc"}, "DATA_API_EMULATOR_SEED='abc': not an integer"),
         ({"DATA_API_EMULATOR_SEED": "-1"}, "seed must be between 0"),
         ({"DATA_API_EMULATOR_GROUPS": "1-x"}, "DATA_API_EMULATOR_GROUPS.*1-10"),
@@ -95,6 +108,9 @@ def test_from_env_explains_bad_values(env: dict[str, str], message: str) -> None
         ({"rows_per_batch": 0}, "rows_per_batch must be between 1"),
         ({"min_interval_seconds": float("nan")}, "min_interval_seconds"),
         ({"drift": {"price_per_batch": 0.1}}, "drift must be a DriftConfig"),
+        ({"repeat_share": 0.91}, "repeat_share must be between 0 and 0.9, got 0.91"),
+        ({"repeat_share": True}, "repeat_share must be a number"),
+        ({"repeat_share": float("nan")}, "repeat_share must be a number"),
     ],
 )
 def test_constructor_validates(kwargs: dict, message: str) -> None:
@@ -130,6 +146,29 @@ def test_every_variable_is_listed_and_to_dict_is_json_ready() -> None:
     data = EmulatorConfig().to_dict()
     assert data["groups"] == list(range(1, 11)) and data["csv_path"] is None
     assert data["dirt"]["duplicate_rows"] == DirtConfig().duplicate_rows
+    assert data["repeat_share"] == 0.2
+    assert "DATA_API_EMULATOR_REPEAT_SHARE" in names
+
+
+def test_repeat_share_bounds_are_allowed() -> None:
+    assert EmulatorConfig(repeat_share=0).repeat_share == 0
+    assert EmulatorConfig(repeat_share=0.9).repeat_share == 0.9
+
+
+def test_cli_option_sets_the_repeat_share(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in env_variable_names():
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATA_API_EMULATOR_REPEAT_SHARE", "0.5")
+    assert main(["--print-config"]) == 0
+    assert json.loads(capsys.readouterr().out)["repeat_share"] == 0.5
+    assert main(["--print-config", "--repeat-share", "0"]) == 0  # the option wins
+    assert json.loads(capsys.readouterr().out)["repeat_share"] == 0
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--print-config", "--repeat-share", "0.95"])
+    assert exit_info.value.code == 2
+    assert "--repeat-share: '0.95' is not between 0 and 0.9" in capsys.readouterr().err
 
 
 def test_the_docs_list_every_variable() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pandas as pd
@@ -10,7 +11,12 @@ import pytest
 
 from data_api_emulator.app import create_app
 from data_api_emulator.config import ConfigError, DirtConfig, EmulatorConfig
-from data_api_emulator.csv_source import CsvLayoutError, CsvSource, load_listing_csv
+from data_api_emulator.csv_source import (
+    OPTIONAL_COLUMNS,
+    CsvLayoutError,
+    CsvSource,
+    load_listing_csv,
+)
 from data_api_emulator.generator import COLUMNS, generate_batch
 
 ROWS = 1_003
@@ -83,6 +89,26 @@ def test_app_serves_the_csv(listing_csv: Path) -> None:
     assert client.get("/data?group_number=3&day=Friday").status_code == 400
 
 
+@pytest.mark.parametrize("share", [0.0, 0.25])
+def test_later_csv_batches_re_serve_rows_of_earlier_ones(listing_csv: Path, share: float) -> None:
+    config = EmulatorConfig(
+        csv_path=listing_csv,
+        batches_per_day=3,
+        rows_per_batch=100_000,
+        min_interval_seconds=0,
+        repeat_share=share,
+    )
+    client = create_app(config).test_client()
+    part = ROWS // 3
+    seen: set[str] = set()
+    for _ in range(3):
+        records = client.get("/data?group_number=2&day=Monday").get_json()["data"]
+        streets = [r["street"] for r in records]  # unique in the file
+        assert len(streets) == part
+        assert sum(s in seen for s in streets) == (0 if not seen else round(share * part))
+        seen.update(streets)
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -90,8 +116,9 @@ def test_app_serves_the_csv(listing_csv: Path) -> None:
         (",".join(COLUMNS) + "\n", "has a header but no rows"),
         (
             "brokered_by,status,price\n1,sold,3\n",
-            r"missing column\(s\) bed, bath, acre_lot, street, city, state, zip_code, "
-            "house_size, prev_sold_date. Expected a header with: brokered_by, status",
+            r"missing column\(s\) bed, bath, acre_lot, city, state, zip_code, house_size, "
+            r"prev_sold_date. Expected a header with: brokered_by, status, .* \(brokered_by "
+            r"and street may be left out\)",
         ),
         (
             "group_number,day,batch_number,data\n5,Tuesday,1,[]\n",
@@ -116,3 +143,54 @@ def test_layout_errors_are_config_errors_raised_by_create_app(tmp_path: Path) ->
     path.write_text("group_number,day,batch_number,data\n")
     with pytest.raises(ConfigError, match="missing column"):
         create_app(EmulatorConfig(csv_path=path))
+
+
+def write_without(tmp_path: Path, frame: pd.DataFrame, *dropped: str) -> Path:
+    path = tmp_path / "older-export.csv"
+    frame.drop(columns=list(dropped)).to_csv(path, index=False)
+    return path
+
+
+def test_the_older_ten_column_export_is_served_with_null_broker_and_street(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    frame = generate_batch(1, "Monday", 1, 200, 5, dirt=DirtConfig.clean())
+    path = write_without(tmp_path, frame, *OPTIONAL_COLUMNS)
+    config = EmulatorConfig(
+        csv_path=path, batches_per_day=2, rows_per_batch=100, min_interval_seconds=0
+    )
+    with caplog.at_level(logging.WARNING, logger="data_api_emulator.csv_source"):
+        client = create_app(config).test_client()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "brokered_by, street" in warnings[0] and "falls back" in warnings[0]
+    records = []
+    for _ in range(2):
+        body = json.loads(client.get("/data?group_number=1&day=Monday").get_data(as_text=True))
+        records += body["data"]
+    assert len(records) == 200
+    assert all(list(r) == list(COLUMNS) for r in records)
+    assert all(r["brokered_by"] is None and r["street"] is None for r in records)
+    # The other columns are the file's values.
+    served = {(r["price"], r["house_size"], r["zip_code"]) for r in records}
+    in_file = set(zip(frame["price"], frame["house_size"], frame["zip_code"], strict=True))
+    assert len(served & in_file) > 150
+
+
+def test_a_file_without_street_only_keeps_its_brokers(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    frame = generate_batch(1, "Monday", 1, 50, 5, dirt=DirtConfig.clean())
+    with caplog.at_level(logging.WARNING, logger="data_api_emulator.csv_source"):
+        loaded = load_listing_csv(write_without(tmp_path, frame, "street"))
+    assert "no column(s) street " in caplog.text
+    assert loaded["street"].isna().all()
+    assert loaded["brokered_by"].tolist() == frame["brokered_by"].tolist()
+
+
+@pytest.mark.parametrize("dropped", ["price", "zip_code", "status"])
+def test_other_columns_stay_required(tmp_path: Path, dropped: str) -> None:
+    frame = generate_batch(1, "Monday", 1, 50, 5, dirt=DirtConfig.clean())
+    path = write_without(tmp_path, frame, *OPTIONAL_COLUMNS, dropped)
+    with pytest.raises(CsvLayoutError, match=rf"missing column\(s\) {dropped}\. Expected"):
+        load_listing_csv(path)

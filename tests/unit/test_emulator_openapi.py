@@ -13,6 +13,7 @@ from schemathesis.generation import GenerationMode
 
 from data_api_emulator.app import create_app
 from data_api_emulator.config import EmulatorConfig
+from data_api_emulator.openapi import openapi_document
 
 ROUTES = ["/data", "/restart_data_generation", "/health", "/metrics"]
 
@@ -53,3 +54,9 @@ def test_answers_conform_to_the_document(
         # Invalid values get 400; unknown extra parameters are ignored (as FastAPI does), and
         # schemathesis's negative-data check, run by call_and_validate, accepts that.
         assert 400 in seen
+
+
+def test_document_says_that_batches_overlap() -> None:
+    document = openapi_document((1,))
+    assert "overlap" in document["info"]["description"]
+    assert "repeat_share" in document["components"]["schemas"]["Health"]["properties"]
