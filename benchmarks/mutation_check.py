@@ -1,13 +1,21 @@
 """Mutation check: do the library's tests notice small deliberate bugs in its rules?
 
-Each mutant below changes one rule of ``house_prices`` (a threshold, a comparison, a dropped
-line) the way a hurried edit would. The script copies ``house_prices/`` and ``tests/`` into a
-scratch directory, applies one mutant at a time, runs the library's unit tests there and
-counts the mutant as *killed* when at least one test fails. A mutant whose text is no longer
-in the code is reported as *stale* (the list must follow the code; a unit test checks that
-none is stale).
+Two sets of mutants over ``house_prices``:
 
-    .venv/bin/python benchmarks/mutation_check.py [--only cleaning,drift] [--list]
+* ``targeted`` (the default): each changes one rule (a threshold, a comparison, a dropped
+  line) the way a hurried edit would, including every mutant that survived the first check
+  of issue 13. A mutant whose text is no longer in the code is *stale* (a unit test checks
+  that none is).
+* ``operators``: generated mechanically from the code, so nobody chose them to be caught:
+  every one-line comparison flipped (``<`` and ``<=``, ``==`` and ``!=``, ...), every ``and``
+  turned ``or`` and back, every ``not`` dropped, every ``+``/``-`` and ``*``/``/`` swapped,
+  every numeric constant changed, in the modules with rules (``GENERATED_FROM``).
+
+The script copies ``house_prices/`` and ``tests/`` into a scratch directory, applies one
+mutant at a time, runs the library's unit tests there (``GUARD_TESTS``) and counts the mutant
+as *killed* when at least one test fails.
+
+    .venv/bin/python benchmarks/mutation_check.py [--set operators] [--only cleaning,drift]
 
 Prints one line per mutant and the kill rate per module; exits 1 when a mutant survives.
 """
@@ -15,6 +23,7 @@ Prints one line per mutant and the kill rate per module; exits 1 when a mutant s
 from __future__ import annotations
 
 import argparse
+import ast
 import shutil
 import subprocess
 import sys
@@ -39,16 +48,28 @@ GUARD_TESTS = (
 
 @dataclass(frozen=True)
 class Mutant:
-    """Replace ``old`` (it must occur exactly once) by ``new`` in ``house_prices/<module>.py``."""
+    """Replace ``old`` by ``new`` in ``house_prices/<module>.py``: on line ``line`` when given,
+    else where ``old`` occurs (it must occur exactly once)."""
 
     module: str
     name: str
     old: str
     new: str
+    line: int = 0
 
     @property
     def path(self) -> str:
         return f"house_prices/{self.module}.py"
+
+    def apply(self, source: str) -> str | None:
+        """The mutated source, or None when the mutant no longer fits the code."""
+        if not self.line:
+            return source.replace(self.old, self.new) if source.count(self.old) == 1 else None
+        lines = source.splitlines(keepends=True)
+        if self.line > len(lines) or lines[self.line - 1].count(self.old) != 1:
+            return None
+        lines[self.line - 1] = lines[self.line - 1].replace(self.old, self.new)
+        return "".join(lines)
 
 
 MUTANTS = (
@@ -225,6 +246,72 @@ MUTANTS = (
 )
 
 
+#: Modules whose code the ``operators`` set mutates.
+GENERATED_FROM = ("cleaning", "drift", "identity", "promotion", "training")
+_FLIPPED = {
+    ast.Lt: ast.LtE,
+    ast.LtE: ast.Lt,
+    ast.Gt: ast.GtE,
+    ast.GtE: ast.Gt,
+    ast.Eq: ast.NotEq,
+    ast.NotEq: ast.Eq,
+    ast.In: ast.NotIn,
+    ast.NotIn: ast.In,
+    ast.Is: ast.IsNot,
+    ast.IsNot: ast.Is,
+}
+_SWAPPED = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult}
+
+
+def _variants(node: ast.AST) -> list[tuple[str, ast.AST]]:
+    """(what changed, mutated copy) for one node; empty when it is not mutated."""
+    import copy
+
+    out = []
+    if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _FLIPPED:
+        changed = copy.deepcopy(node)
+        changed.ops = [_FLIPPED[type(node.ops[0])]()]
+        out.append(("comparison flipped", changed))
+    elif isinstance(node, ast.BoolOp):
+        changed = copy.deepcopy(node)
+        changed.op = ast.Or() if isinstance(node.op, ast.And) else ast.And()
+        out.append(("and/or swapped", changed))
+    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not | ast.Invert):
+        out.append(("negation dropped", node.operand))
+    elif isinstance(node, ast.BinOp) and type(node.op) in _SWAPPED:
+        changed = copy.deepcopy(node)
+        changed.op = _SWAPPED[type(node.op)]()
+        out.append(("arithmetic swapped", changed))
+    elif (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, int | float)
+        and not isinstance(node.value, bool)
+    ):
+        value = node.value + 1 if isinstance(node.value, int) else (node.value * 2 or 1.0)
+        out.append(("constant changed", ast.Constant(value)))
+    return out
+
+
+def operator_mutants(modules: tuple[str, ...] = GENERATED_FROM) -> list[Mutant]:
+    """Mechanical mutants of every one-line expression the rules are made of."""
+    mutants = []
+    for module in modules:
+        source = (REPO / f"house_prices/{module}.py").read_text()
+        lines = source.splitlines()
+        for node in ast.walk(ast.parse(source)):
+            if getattr(node, "lineno", None) is None or node.lineno != node.end_lineno:
+                continue
+            old = ast.get_source_segment(source, node)
+            if old is None or lines[node.lineno - 1].count(old) != 1:
+                continue  # the same text twice on one line: ambiguous, left out
+            for what, changed in _variants(node):
+                new = ast.unparse(changed)
+                if new != old:
+                    name = f"line {node.lineno}: {what}: {old} -> {new}"
+                    mutants.append(Mutant(module, name, old, new, node.lineno))
+    return mutants
+
+
 def _copy_tree(destination: Path) -> None:
     for name in ("house_prices", "tests"):
         shutil.copytree(
@@ -259,10 +346,12 @@ def _run_guard_tests(workdir: Path) -> tuple[bool, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--set", choices=("targeted", "operators"), default="targeted")
     parser.add_argument("--only", help="comma-separated modules, e.g. cleaning,drift")
     parser.add_argument("--list", action="store_true", help="list the mutants and exit")
     args = parser.parse_args(argv)
-    mutants = [m for m in MUTANTS if not args.only or m.module in args.only.split(",")]
+    chosen = MUTANTS if args.set == "targeted" else operator_mutants()
+    mutants = [m for m in chosen if not args.only or m.module in args.only.split(",")]
     if args.list:
         for mutant in mutants:
             print(f"{mutant.module:<10} {mutant.name}")
@@ -279,10 +368,11 @@ def main(argv: list[str] | None = None) -> int:
         for mutant in mutants:
             target = workdir / mutant.path
             original = target.read_text() if target.exists() else ""
-            if original.count(mutant.old) != 1:
+            mutated = mutant.apply(original)
+            if mutated is None:
                 verdict = "stale"
             else:
-                target.write_text(original.replace(mutant.old, mutant.new))
+                target.write_text(mutated)
                 try:
                     survived, seconds = _run_guard_tests(workdir)
                 finally:

@@ -114,3 +114,9 @@ def test_dag_trains_registers_and_promotes_then_reruns_without_duplicates(airflo
     assert decisions[0]["decision"] in ("promoted", "rejected")
     assert decisions[0]["compared_with"] == "1"
     assert "holdout RMSE" in decisions[0]["reason"]
+    # The emulator re-serves a fifth of batch 1 in batch 2 (as the real API does): each listing
+    # is trained on once, and no holdout listing was in either model's training data.
+    assert "neither was trained on" in decisions[0]["reason"]
+    assert decisions[0]["holdout_overlap"] == "0"
+    challenger = client.get_run(decisions[0]["run_id"])
+    assert int(challenger.data.params["listing_copies_removed"]) >= 0.15 * 4000

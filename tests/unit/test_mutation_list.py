@@ -2,7 +2,7 @@
 
 import pytest
 
-from benchmarks.mutation_check import GUARD_TESTS, MUTANTS, REPO
+from benchmarks.mutation_check import GUARD_TESTS, MUTANTS, REPO, operator_mutants
 
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: f"{m.module}: {m.name}")
@@ -31,3 +31,15 @@ def test_each_issue_13_mutant_is_in_the_list():
         "holdout bucket not from identity",
         "training on train + holdout",
     } <= names
+
+
+def test_generated_operator_mutants_are_valid_python_that_differs():
+    import ast
+
+    mutants = operator_mutants()
+    assert len(mutants) > 50
+    for mutant in mutants:
+        source = (REPO / mutant.path).read_text()
+        mutated = mutant.apply(source)
+        assert mutated is not None and mutated != source, mutant.name
+        ast.parse(mutated)
