@@ -146,6 +146,8 @@ def load_version(client: MlflowClient, name: str, version: str) -> LoadedModel:
             "rows": lineage.get("rows", summary.get("rows")),
             "train_rows": lineage.get("train_rows"),
             "holdout_rows": lineage.get("holdout_rows"),
+            "holdout_fingerprint": lineage.get("holdout_fingerprint"),
+            "listing_copies_removed": lineage.get("listing_copies_removed"),
             "group": lineage.get("group"),
             "day": lineage.get("day"),
         },

@@ -83,6 +83,7 @@ def test_models_page_shows_champion_history_and_importance(client, mlflow_server
     assert "Champion: house-price version" in page
     assert page.count('<tr class="promoted">') + page.count('<tr class="rejected">') >= 1
     assert "global importance" in page
+    assert re.search(r"scored on [\d,]+ held-out listings that no version", page)
 
 
 def test_status_reload_needs_the_operator(client):
