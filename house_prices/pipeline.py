@@ -87,8 +87,8 @@ def clean_batches(
     store = open_store(settings)
     clean_keys, reports = [], {}
     for raw_key in raw_keys:
-        clean_key = raw_key.replace("raw/", "clean/", 1)
-        report_key = _clean_report_key(clean_key)
+        clean_key = keys.clean_key_of(raw_key)
+        report_key = keys.clean_report_key(clean_key)
         if not _cleaned_with_identities(store, report_key):
             result = clean(read_parquet(store, raw_key), config.cleaning, where=raw_key)
             write_json(store, report_key, result.report)
@@ -97,10 +97,6 @@ def clean_batches(
         reports[clean_key] = read_json(store, report_key)
         clean_keys.append(clean_key)
     return {"clean_keys": clean_keys, "latest_clean_key": clean_keys[-1], "reports": reports}
-
-
-def _clean_report_key(clean_key: str) -> str:
-    return "reports/" + clean_key.replace(".parquet", ".json")
 
 
 def _cleaned_with_identities(store, report_key: str) -> bool:
@@ -142,10 +138,7 @@ def check_drift(
             "champion_version": champion.version,
         }
     report["batch_key"] = latest_clean_key
-    suffix = f"-champion={champion.version}" if champion else "-no-champion"
-    report_key = "reports/drift/" + latest_clean_key.split("/", 1)[1].replace(
-        ".parquet", f"{suffix}.json"
-    )
+    report_key = keys.drift_report_key(latest_clean_key, champion.version if champion else None)
     write_json(store, report_key, report)
     return {
         "report_key": report_key,
@@ -223,7 +216,7 @@ def train(
     write_parquet(store, reference_key, challenger.train_rows)
     write_parquet(store, holdout_key, challenger.holdout)
     drift_report = read_json(store, drift_report_key)
-    cleaning = {key: read_json(store, _clean_report_key(key)) for key in clean_keys}
+    cleaning = {key: read_json(store, keys.clean_report_key(key)) for key in clean_keys}
     lineage = {
         "group": group,
         "day": day,

@@ -59,14 +59,15 @@ def decide(
         return {**base, "promote": True, "reason": "first model: no champion to compare with"}
     needed = champion["rmse"] * (1 - margin)
     better = challenger["rmse"] <= needed
+    unseen = (
+        "neither was trained on"
+        if holdout.overlap is not None
+        else f"of unknown overlap ({holdout.unknown_because})"
+    )
     comparison = (
         f"holdout RMSE {challenger['rmse']:,.0f} vs champion v{champion_version} "
         f"{champion['rmse']:,.0f} (needs <= {needed:,.0f}, margin {margin:.1%}) "
-        f"on {holdout.rows} listings neither was trained on"
+        f"on {holdout.rows} listings {unseen}"
     )
-    if holdout.overlap is None:
-        comparison = comparison.replace(
-            "neither was trained on", f"of unknown overlap ({holdout.unknown_because})"
-        )
     verdict = "challenger better" if better else "challenger not better enough"
     return {**base, "promote": better, "reason": f"{verdict}: {comparison}"}

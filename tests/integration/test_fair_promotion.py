@@ -112,7 +112,7 @@ def test_batches_cleaned_before_listing_identities_are_cleaned_again(settings):
     store = open_store(settings)
     raw_key = keys.raw_key(5, "Tuesday", 1)
     clean_key = keys.clean_key(5, "Tuesday", 1)
-    report_key = "reports/" + clean_key.replace(".parquet", ".json")
+    report_key = keys.clean_report_key(clean_key)
     old = read_parquet(store, clean_key).drop(columns=[LISTING_ID])
     write_parquet(store, clean_key, old)
     report = read_json(store, report_key)
