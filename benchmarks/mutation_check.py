@@ -348,10 +348,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--set", choices=("targeted", "operators"), default="targeted")
     parser.add_argument("--only", help="comma-separated modules, e.g. cleaning,drift")
+    parser.add_argument("--match", action="append", default=[], help="names containing this")
     parser.add_argument("--list", action="store_true", help="list the mutants and exit")
     args = parser.parse_args(argv)
     chosen = MUTANTS if args.set == "targeted" else operator_mutants()
-    mutants = [m for m in chosen if not args.only or m.module in args.only.split(",")]
+    mutants = [
+        m
+        for m in chosen
+        if (not args.only or m.module in args.only.split(","))
+        and (not args.match or any(text in m.name for text in args.match))
+    ]
     if args.list:
         for mutant in mutants:
             print(f"{mutant.module:<10} {mutant.name}")

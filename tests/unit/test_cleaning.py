@@ -76,6 +76,7 @@ def test_types_and_normalises_values():
     [
         ("house_size", "0"),
         ("house_size", "99"),
+        ("house_size", "100001"),
         ("house_size", "9999999"),
         ("bed", "99"),
         ("bed", "-1"),
@@ -131,6 +132,13 @@ def test_report_counts_how_listings_were_identified():
 def test_schema_failure_refuses_the_batch():
     with pytest.raises(SchemaError, match="lacks required columns"):
         clean(frame({}).drop(columns=["price"]), RULES)
+
+
+def test_a_batch_needs_fifty_rows_by_default():
+    rows = [{"street": str(i)} for i in range(50)]
+    assert clean(frame(*rows)).report["rows_out"] == 50
+    with pytest.raises(CleaningError, match=r"only 49 of 49 rows survive cleaning \(minimum 50\)"):
+        clean(frame(*rows[:49]))
 
 
 def test_too_few_rows_left_is_an_error_with_the_counts():
