@@ -56,7 +56,8 @@ def _engine(url: str) -> sa.Engine:
 
 
 class PredictionLog:
-    """Queue + writer thread + reads for ``GET /predictions`` and ``/explanations/<id>``."""
+    """Queue + writer thread + reads for ``GET /predictions``, ``/explanations/<id>`` and the
+    original dialect's ``/predictions/history`` and ``/metrics/summary``."""
 
     def __init__(self, url: str, queue_size: int = 100_000, recent: int = 2000) -> None:
         self.url = url
