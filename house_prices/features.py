@@ -71,6 +71,8 @@ def feature_summary(frame: pd.DataFrame) -> dict[str, Any]:
         for column in CATEGORICAL_FEATURES
     }
     price = frame[TARGET]
+    # Mean price per state of these rows: the model server's GET /states (original dialect).
+    state_prices = price.groupby(frame["state"], dropna=True).mean().round(2)
     return {
         "rows": len(frame),
         "numeric": numeric,
@@ -80,4 +82,5 @@ def feature_summary(frame: pd.DataFrame) -> dict[str, Any]:
             "p05": float(price.quantile(0.05)),
             "p95": float(price.quantile(0.95)),
         },
+        "state_prices": {str(state): float(mean) for state, mean in state_prices.items()},
     }

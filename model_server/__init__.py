@@ -10,6 +10,10 @@ Endpoints (contract: docs/model-server.md):
   GET  /metrics                 Prometheus metrics
   GET  /openapi.json            OpenAPI 3.1 description
 
+The original hand-built system's dialect on the same port (model_server.legacy): flat listings
+on POST /predict and /explain, POST /batch_predict, GET /, /states, /predictions/history,
+/metrics/summary, and its fields on /health and /model.
+
 Run: ``gunicorn -c python:model_server.gunicorn_conf model_server.wsgi:app``.
 """
 

@@ -61,9 +61,11 @@ def create_app(config: ServerConfig | None = None, start_background: bool = True
     app.extensions["model_server"] = state
     register_error_handlers(app)
 
+    from model_server.legacy import legacy_api
     from model_server.routes import api
 
     app.register_blueprint(api)
+    app.register_blueprint(legacy_api)  # the original system's dialect: docs/model-server.md
 
     @app.before_request
     def _start_timer() -> None:

@@ -60,6 +60,8 @@ class LoadedModel:
     training: dict[str, Any]
     features: dict[str, Any]
     importance: dict[str, float]
+    #: Mean training price per state (empty for versions trained before it was recorded).
+    state_prices: dict[str, float] = field(default_factory=dict)
     loaded_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
 
     @property
@@ -157,6 +159,9 @@ def load_version(client: MlflowClient, name: str, version: str) -> LoadedModel:
             for key, value in _artifact(
                 client, model_version.run_id, "shap_importance.json"
             ).items()
+        },
+        state_prices={
+            str(state): float(price) for state, price in summary.get("state_prices", {}).items()
         },
     )
 

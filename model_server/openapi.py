@@ -1,7 +1,8 @@
 """The OpenAPI 3.1 description of the API, built in code so limits match the running server.
 
 When a model is loaded, the accepted states and the numeric upper bounds of the listing schema
-come from it (the same values ``GET /model`` reports and validation enforces).
+come from it (the same values ``GET /model`` reports and validation enforces). The original
+system's dialect is described in :mod:`model_server.openapi_legacy`.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from house_prices.features import NUMERIC_FEATURES, STATUSES
+from model_server.openapi_legacy import DIALECT_RULE, legacy_paths, legacy_schemas
 
 __all__ = ["openapi_document"]
 
@@ -77,11 +79,15 @@ def _schemas(max_batch: int, features: dict[str, Any] | None) -> dict[str, Any]:
         "tolerance": {"type": "number"},
     }
     explanation_required = list(explanation_properties)
+    listing = _listing_schema(features)
     return {
-        "Listing": _listing_schema(features),
+        **legacy_schemas(listing, max_batch),
+        "Listing": listing,
         "ModelRef": model_ref,
         "PredictRequest": {
+            "description": DIALECT_RULE,
             "oneOf": [
+                _ref("FlatListing"),
                 {
                     "type": "object",
                     "required": ["listing"],
@@ -104,10 +110,16 @@ def _schemas(max_batch: int, features: dict[str, Any] | None) -> dict[str, Any]:
             ]
         },
         "ExplainRequest": {
-            "type": "object",
-            "required": ["listing"],
-            "additionalProperties": False,
-            "properties": {"listing": _ref("Listing")},
+            "description": DIALECT_RULE,
+            "oneOf": [
+                _ref("FlatListing"),
+                {
+                    "type": "object",
+                    "required": ["listing"],
+                    "additionalProperties": False,
+                    "properties": {"listing": _ref("Listing")},
+                },
+            ],
         },
         "Prediction": {
             "type": "object",
@@ -202,7 +214,10 @@ def openapi_document(max_batch: int, features: dict[str, Any] | None = None) -> 
                     "content": {"application/json": {"schema": _ref("PredictRequest")}},
                 },
                 "responses": {
-                    "200": _json(_ref("PredictResponse"), "prices from the served model"),
+                    "200": _json(
+                        {"anyOf": [_ref("PredictResponse"), _ref("LegacyPrediction")]},
+                        "prices from the served model (LegacyPrediction for a flat listing)",
+                    ),
                     **invalid, **too_large, **json_only, **not_ready,
                 },
             }
@@ -216,7 +231,11 @@ def openapi_document(max_batch: int, features: dict[str, Any] | None = None) -> 
                     "content": {"application/json": {"schema": _ref("ExplainRequest")}},
                 },
                 "responses": {
-                    "200": _json(_ref("Explanation"), "prediction = base_value + contributions"),
+                    "200": _json(
+                        {"anyOf": [_ref("Explanation"), _ref("LegacyExplanation")]},
+                        "prediction = base_value + contributions (LegacyExplanation for a "
+                        "flat listing: price = base_value + sum(shap_values))",
+                    ),
                     **invalid, **too_large, **json_only, **not_ready,
                 },
             }
@@ -282,11 +301,9 @@ def openapi_document(max_batch: int, features: dict[str, Any] | None = None) -> 
         },
         "/health": {
             "get": {
-                "summary": "Liveness",
+                "summary": "Liveness: 200 while the process answers, with or without a model",
                 "operationId": "health",
-                "responses": {"200": _json(
-                    {"type": "object", "required": ["status"],
-                     "properties": {"status": {"const": "ok"}}}, "the process lives")},
+                "responses": {"200": _json(_ref("Health"), "the process lives")},
             }
         },
         "/ready": {
@@ -309,7 +326,11 @@ def openapi_document(max_batch: int, features: dict[str, Any] | None = None) -> 
             "get": {
                 "summary": "The served model: version, metrics, training data, features",
                 "operationId": "model",
-                "responses": {"200": _json(_ref("ModelInfo"), "the served model"), **not_ready},
+                "responses": {
+                    "200": _json({"allOf": [_ref("ModelInfo"), _ref("LegacyModelFields")]},
+                                 "the served model, in both dialects' fields"),
+                    **not_ready,
+                },
             }
         },
         "/metrics": {
@@ -327,6 +348,7 @@ def openapi_document(max_batch: int, features: dict[str, Any] | None = None) -> 
                 "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1 document")},
             }
         },
+        **legacy_paths(_error("invalid body"), json_only, not_ready),
     }  # fmt: skip
     return {
         "openapi": "3.1.0",
@@ -334,7 +356,7 @@ def openapi_document(max_batch: int, features: dict[str, Any] | None = None) -> 
             "title": "House price model server",
             "version": "1.0.0",
             "description": "Prices listings with the MLflow champion and explains them with "
-            "SHAP in dollars.",
+            f"SHAP in dollars. {DIALECT_RULE}",
         },
         "paths": paths,
         "components": {

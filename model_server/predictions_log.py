@@ -13,6 +13,7 @@ import queue
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -55,7 +56,8 @@ def _engine(url: str) -> sa.Engine:
 
 
 class PredictionLog:
-    """Queue + writer thread + reads for ``GET /predictions`` and ``/explanations/<id>``."""
+    """Queue + writer thread + reads for ``GET /predictions``, ``/explanations/<id>`` and the
+    original dialect's ``/predictions/history`` and ``/metrics/summary``."""
 
     def __init__(self, url: str, queue_size: int = 100_000, recent: int = 2000) -> None:
         self.url = url
@@ -69,6 +71,10 @@ class PredictionLog:
         self.dropped = 0
         self.on_drop = lambda: None
         self.on_error = lambda: None
+        self._ping_lock = threading.Lock()
+        self._ping_thread: threading.Thread | None = None
+        self._ping_at = -float("inf")
+        self._ping_ok = False
         self._create_table()
 
     def _create_table(self) -> None:
@@ -197,6 +203,57 @@ class PredictionLog:
         with self.engine.connect() as connection:
             rows = [dict(row._mapping) for row in connection.execute(query)]
         return [self._public(row) for row in rows]
+
+    def newest(
+        self, max_rows: int, since: datetime | None = None, page: int = 500
+    ) -> Iterator[dict]:
+        """Logged requests newest first: at most ``max_rows``, only those from ``since`` on.
+
+        Read a page at a time (keyset on id), so a long scan never holds every row at once.
+        """
+        before, read = None, 0
+        while read < max_rows:
+            size = min(page, max_rows - read)
+            query = sa.select(predictions).order_by(predictions.c.id.desc()).limit(size)
+            if before is not None:
+                query = query.where(predictions.c.id < before)
+            if since is not None:
+                query = query.where(predictions.c.created_at >= since)
+            with self.engine.connect() as connection:
+                rows = [dict(row._mapping) for row in connection.execute(query)]
+            for row in rows:
+                yield self._public(row)
+            if len(rows) < size:
+                return
+            before, read = rows[-1]["id"], read + len(rows)
+
+    def reachable(self, max_age: float = 10.0, wait: float = 0.5) -> bool:
+        """Whether the database answered ``SELECT 1`` lately.
+
+        Checked at most every ``max_age`` s, in a thread of its own: a caller (the liveness
+        probe) never waits more than ``wait`` s for a database that hangs.
+        """
+        with self._ping_lock:
+            stale = time.monotonic() - self._ping_at >= max_age
+            if stale and (self._ping_thread is None or not self._ping_thread.is_alive()):
+                self._ping_thread = threading.Thread(
+                    target=self._ping, name="prediction-log-ping", daemon=True
+                )
+                self._ping_thread.start()
+            thread = self._ping_thread
+        if stale and thread is not None:
+            thread.join(wait)
+        return self._ping_ok
+
+    def _ping(self) -> None:
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(sa.text("SELECT 1"))
+            answered = True
+        except SQLAlchemyError as exc:
+            _log.warning("prediction log database unreachable: %s", exc)
+            answered = False
+        self._ping_ok, self._ping_at = answered, time.monotonic()
 
     def find(self, request_id: str, wait: float = 0.5) -> dict | None:
         """A logged request: this worker's recent ones first, then the database.

@@ -50,7 +50,11 @@ def _number(value: Any) -> bool:
 
 
 def _check_listing(
-    listing: Any, where: str, features: dict[str, Any], errors: dict[str, str]
+    listing: Any,
+    where: str,
+    features: dict[str, Any],
+    errors: dict[str, str],
+    nullable_categories: bool = False,
 ) -> None:
     if not isinstance(listing, dict):
         errors[where] = f"must be an object with {', '.join(LISTING_FIELDS[:6])}"
@@ -87,6 +91,8 @@ def _check_listing(
     state = listing.get("state")
     if "state" not in listing:
         errors[f"{where}.state"] = "is required"
+    elif state is None and nullable_categories:
+        pass  # the encoder's missing value
     elif not isinstance(state, str):
         errors[f"{where}.state"] = f"must be a string, got {_describe(state)}"
     elif states and state not in states:
@@ -95,6 +101,8 @@ def _check_listing(
     status = listing.get("status")
     if "status" not in listing:
         errors[f"{where}.status"] = "is required"
+    elif status is None and nullable_categories:
+        pass
     elif status not in STATUSES or not isinstance(status, str):
         errors[f"{where}.status"] = f"must be one of {', '.join(STATUSES)}, got {_describe(status)}"
     city = listing.get("city")
@@ -106,9 +114,17 @@ def _check_listing(
 
 
 def validate_listings(
-    body: Any, features: dict[str, Any], max_batch: int, allow_batch: bool = True
+    body: Any,
+    features: dict[str, Any],
+    max_batch: int,
+    allow_batch: bool = True,
+    nullable_categories: bool = False,
 ) -> list[dict[str, Any]]:
-    """The listings of ``{"listing": {...}}`` or ``{"listings": [...]}``, or ValidationFailed."""
+    """The listings of ``{"listing": {...}}`` or ``{"listings": [...]}``, or ValidationFailed.
+
+    ``nullable_categories`` lets state and status be null (the model encodes them as missing);
+    the original system's dialect needs it, ours requires both.
+    """
     if not isinstance(body, dict):
         raise ValidationFailed(
             'the body must be a JSON object: {"listing": {...}}'
@@ -138,7 +154,7 @@ def validate_listings(
             raise ValidationFailed("invalid batch size", errors, status=400)
         paths = [f"listings[{index}]" for index in range(len(listings))]
     for listing, path in zip(listings, paths, strict=True):
-        _check_listing(listing, path, features, errors)
+        _check_listing(listing, path, features, errors, nullable_categories)
         if len(errors) >= 50:
             errors["..."] = "more errors not shown"
             break

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -121,10 +122,12 @@ def register_versions(
     params: dict | None = None,
     group: int = 5,
     day: str = "Tuesday",
+    make_batch: Callable[..., pd.DataFrame] = raw_batch,
 ) -> list[str]:
     """Train ``count`` versions on growing sets of synthetic batches; the first becomes champion.
 
     Later versions are registered but the alias is left alone (tests move it themselves).
+    ``make_batch(rows, seed=, shift=)`` makes each raw batch (default :func:`raw_batch`).
     """
     config = steps.PipelineConfig(
         training=TrainingConfig(params=params or {"n_estimators": 20, "max_depth": 8})
@@ -133,7 +136,7 @@ def register_versions(
     versions, raw_keys = [], []
     for index in range(count):
         key = keys.raw_key(group, day, index + 1)
-        write_parquet(store, key, raw_batch(rows, seed=index + 1, shift=1.0 + 0.3 * index))
+        write_parquet(store, key, make_batch(rows, seed=index + 1, shift=1.0 + 0.3 * index))
         raw_keys.append(key)
         cleaned = steps.clean_batches(settings, raw_keys, config)
         drift = steps.check_drift(settings, cleaned["latest_clean_key"], config)

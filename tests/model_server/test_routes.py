@@ -116,7 +116,12 @@ def test_failed_reload_keeps_serving_the_old_model(client, app):
 
 
 def test_health_ready_and_model(client):
-    assert client.get("/health").json == {"status": "ok"}
+    assert client.get("/health").json == {
+        "status": "healthy",
+        "model_loaded": True,
+        "explainer_loaded": True,
+        "database_connected": True,
+    }
     ready = client.get("/ready")
     assert ready.status_code == 200
     assert ready.json == {"status": "ready", "model": {"name": "house-price", "version": "1"}}
