@@ -68,6 +68,7 @@ def test_types_and_normalises_values():
     assert row["state"] == "Puerto Rico"
     assert row["status"] == "sold"
     assert row["bed"] == 4.0
+    assert row["prev_sold_date"] == pd.Timestamp("2019-05-01")
     assert result.frame["bed"].dtype == np.float64
 
 

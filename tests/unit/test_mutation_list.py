@@ -2,7 +2,14 @@
 
 import pytest
 
-from benchmarks.mutation_check import GUARD_TESTS, MUTANTS, REPO, operator_mutants
+from benchmarks.mutation_check import (
+    GENERATED_FROM,
+    GUARD_TESTS,
+    MODULE_TESTS,
+    MUTANTS,
+    REPO,
+    operator_mutants,
+)
 
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: f"{m.module}: {m.name}")
@@ -14,6 +21,8 @@ def test_every_mutant_applies_to_exactly_one_place(mutant):
 
 def test_the_guard_tests_exist():
     assert all((REPO / path).is_file() for path in GUARD_TESTS)
+    assert set(MODULE_TESTS) == set(GENERATED_FROM)
+    assert all(path in GUARD_TESTS for paths in MODULE_TESTS.values() for path in paths)
 
 
 def test_each_issue_13_mutant_is_in_the_list():
