@@ -89,22 +89,18 @@ def clean_batches(
     for raw_key in raw_keys:
         clean_key = keys.clean_key_of(raw_key)
         report_key = keys.clean_report_key(clean_key)
-        if not _cleaned_with_identities(store, report_key):
+        report = read_json(store, report_key) if store.exists(report_key) else {}
+        # No report: never cleaned, or cut short (the report is written last). A report without
+        # identity counts: cleaned before rows had a listing identity. Either way, clean now.
+        if "identity_by_address" not in report:
             result = clean(read_parquet(store, raw_key), config.cleaning, where=raw_key)
-            write_json(store, report_key, result.report)
             write_parquet(store, clean_key, result.frame)
-            _log.info("cleaned %s: %s", raw_key, result.report)
-        reports[clean_key] = read_json(store, report_key)
+            write_json(store, report_key, result.report)
+            report = result.report
+            _log.info("cleaned %s: %s", raw_key, report)
+        reports[clean_key] = report
         clean_keys.append(clean_key)
     return {"clean_keys": clean_keys, "latest_clean_key": clean_keys[-1], "reports": reports}
-
-
-def _cleaned_with_identities(store, report_key: str) -> bool:
-    """Cleaned already, by a version that gives rows their listing identity?
-
-    The report is written after the cleaned batch, so its presence means the batch is whole.
-    """
-    return store.exists(report_key) and "identity_by_address" in read_json(store, report_key)
 
 
 def _fingerprint(clean_keys: list[str], config: PipelineConfig) -> str:

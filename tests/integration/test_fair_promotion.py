@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -11,7 +10,7 @@ from house_prices import keys, registry
 from house_prices import pipeline as steps
 from house_prices.identity import LISTING_ID, shared_listings
 from house_prices.settings import Settings
-from house_prices.storage import open_store, read_json, read_parquet, write_json, write_parquet
+from house_prices.storage import open_store, read_parquet, write_parquet
 from house_prices.training import TrainingConfig
 
 pytestmark = pytest.mark.integration
@@ -106,18 +105,3 @@ def test_a_holdout_the_champion_trained_on_refuses_promotion(settings):
     tags = version_tags(settings, trained["version"])
     assert tags["decision"] == "rejected" and tags["holdout_overlap"] == "7"
     assert registry.champion_version(client, settings.model_name).version == champion.version
-
-
-def test_batches_cleaned_before_listing_identities_are_cleaned_again(settings):
-    store = open_store(settings)
-    raw_key = keys.raw_key(5, "Tuesday", 1)
-    clean_key = keys.clean_key(5, "Tuesday", 1)
-    report_key = keys.clean_report_key(clean_key)
-    old = read_parquet(store, clean_key).drop(columns=[LISTING_ID])
-    write_parquet(store, clean_key, old)
-    report = read_json(store, report_key)
-    write_json(store, report_key, {k: v for k, v in report.items() if "identity" not in k})
-    steps.clean_batches(settings, [raw_key], CONFIG)
-    again = read_parquet(store, clean_key)
-    assert LISTING_ID in again and np.array_equal(again[LISTING_ID], again[LISTING_ID].unique())
-    assert read_json(store, report_key) == report
