@@ -1,9 +1,10 @@
 """The cleaning step over the object store: cleans once, and again only when it must."""
 
 import pandas as pd
+import pytest
 
 from data_api_emulator.generator import generate_batch
-from house_prices import keys
+from house_prices import keys, pipeline
 from house_prices.pipeline import clean_batches
 from house_prices.settings import Settings
 from house_prices.storage import open_store, read_json, read_parquet, write_json, write_parquet
@@ -51,10 +52,6 @@ def test_a_batch_cleaned_before_listing_identities_is_cleaned_again(tmp_path):
 
 
 def test_a_cleaning_cut_short_is_done_again_on_the_next_run(tmp_path, monkeypatch):
-    import pytest
-
-    from house_prices import pipeline
-
     settings, store = stored(tmp_path)
 
     def disk_full(*_):
