@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 import pandas as pd
 import requests
 
-from house_prices import keys
+from house_prices import keys, run_documents
 from house_prices.cleaning import CleaningRules, clean
 from house_prices.drift import DriftThresholds
 from house_prices.identity import LISTING_ID, holdout_fingerprint, shared_listings
@@ -248,11 +248,11 @@ def train(
             "latest_batch": clean_keys[-1],
         },
         documents={
-            "lineage.json": lineage,
-            "drift_report.json": drift_report,
-            "shap_importance.json": importance,
-            "cleaning_report.json": cleaning,
-            registry.FEATURE_SUMMARY_FILE: feature_summary(challenger.train_rows),
+            run_documents.LINEAGE: lineage,
+            run_documents.DRIFT_REPORT: drift_report,
+            run_documents.SHAP_IMPORTANCE: importance,
+            run_documents.CLEANING_REPORT: cleaning,
+            run_documents.FEATURE_SUMMARY: feature_summary(challenger.train_rows),
         },
     )
     _log.info(

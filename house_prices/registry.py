@@ -35,13 +35,13 @@ __all__ = [
     "list_decisions",
     "load_model",
     "log_and_register",
+    "read_document",
     "record_decision",
 ]
 
 _log = logging.getLogger(__name__)
 
 CHAMPION_ALIAS = "champion"
-FEATURE_SUMMARY_FILE = "feature_summary.json"
 
 
 class RegistryError(RuntimeError):
@@ -190,6 +190,19 @@ def log_and_register(
         client.set_model_version_tag(name, version, key, value)
     _log.info("registered %s version %s from run %s", name, version, run.info.run_id)
     return _version(client, name, version)
+
+
+def read_document(client: MlflowClient, run_id: str, name: str) -> dict[str, Any]:
+    """One JSON document of a training run (names in ``house_prices.run_documents``)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            path = client.download_artifacts(run_id, name, tmp)
+            return json.loads(Path(path).read_text())
+        except (MlflowException, OSError, ValueError) as exc:
+            raise RegistryError(
+                f"run {run_id} has no readable {name} ({exc.__class__.__name__}: {exc}); "
+                "it was logged by every training run: is MLflow's artifact store reachable?"
+            ) from exc
 
 
 def load_model(uri: str) -> Any:

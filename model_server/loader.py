@@ -11,21 +11,18 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
-import json
 import logging
-import tempfile
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from mlflow.tracking import MlflowClient
 
-from house_prices import registry
+from house_prices import registry, run_documents
 from house_prices.explain import PipelineExplainer
 from house_prices.features import NUMERIC_FEATURES, STATUSES
 from model_server.config import ServerConfig
@@ -81,16 +78,6 @@ class LoadedModel:
         }
 
 
-def _artifact(client: MlflowClient, run_id: str, name: str) -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            path = client.download_artifacts(run_id, name, tmp)
-        except Exception as exc:
-            _log.warning("run %s has no readable %s: %s", run_id, name, exc)
-            return {}
-        return json.loads(Path(path).read_text())
-
-
 def _features(summary: dict) -> dict[str, Any]:
     numeric = {
         name: {
@@ -128,8 +115,8 @@ def load_version(client: MlflowClient, name: str, version: str) -> LoadedModel:
     model_version = registry.find_version_by_number(client, name, version)
     pipeline = registry.load_model(model_version.uri)
     run = client.get_run(model_version.run_id)
-    lineage = _artifact(client, model_version.run_id, "lineage.json")
-    summary = _artifact(client, model_version.run_id, registry.FEATURE_SUMMARY_FILE)
+    lineage = registry.read_document(client, model_version.run_id, run_documents.LINEAGE)
+    summary = registry.read_document(client, model_version.run_id, run_documents.FEATURE_SUMMARY)
     features = _features(summary)
     scorer = Scorer(pipeline)
     probes = _probes(features)
@@ -156,8 +143,8 @@ def load_version(client: MlflowClient, name: str, version: str) -> LoadedModel:
         features=features,
         importance={
             key: float(value)
-            for key, value in _artifact(
-                client, model_version.run_id, "shap_importance.json"
+            for key, value in registry.read_document(
+                client, model_version.run_id, run_documents.SHAP_IMPORTANCE
             ).items()
         },
         state_prices={

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from data_api_emulator.generator import generate_batch
-from house_prices import keys, registry
+from house_prices import keys, registry, run_documents
 from house_prices import pipeline as steps
 from house_prices.identity import LISTING_ID, shared_listings
 from house_prices.settings import Settings
@@ -105,3 +105,11 @@ def test_a_holdout_the_champion_trained_on_refuses_promotion(settings):
     tags = version_tags(settings, trained["version"])
     assert tags["decision"] == "rejected" and tags["holdout_overlap"] == "7"
     assert registry.champion_version(client, settings.model_name).version == champion.version
+
+
+def test_a_missing_run_document_is_an_error_that_names_it(settings):
+    client = registry.connect(settings.mlflow_tracking_uri)
+    run_id = registry.find_version_by_number(client, settings.model_name, "1").run_id
+    assert registry.read_document(client, run_id, run_documents.LINEAGE)["listings"] > 0
+    with pytest.raises(registry.RegistryError, match=f"run {run_id} has no readable nothing.json"):
+        registry.read_document(client, run_id, "nothing.json")

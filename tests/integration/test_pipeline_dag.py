@@ -10,7 +10,7 @@ import subprocess
 import pytest
 from mlflow.tracking import MlflowClient
 
-from house_prices import keys, registry
+from house_prices import keys, registry, run_documents
 from house_prices.settings import Settings
 from house_prices.storage import open_store, read_json
 from tests import servers
@@ -86,13 +86,7 @@ def test_dag_trains_registers_and_promotes_then_reruns_without_duplicates(airflo
     assert {"rmse", "mae", "r2", "mape"} <= set(run.data.metrics)
     assert run.data.params["n_estimators"] == "50"
     artifacts = {a.path for a in client.list_artifacts(champion.run_id)}
-    assert {
-        "lineage.json",
-        "drift_report.json",
-        "shap_importance.json",
-        "cleaning_report.json",
-        "feature_summary.json",
-    } <= artifacts
+    assert set(run_documents.RUN_DOCUMENTS) <= artifacts
     raw_bytes = store.get(raw)
 
     # Second run on the same batch (the API's sequence restarted): nothing new anywhere.

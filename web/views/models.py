@@ -11,6 +11,7 @@ from typing import Any
 import requests
 from flask import Blueprint, render_template
 
+from house_prices import run_documents
 from web import charts
 from web.clients import ServiceUnavailable
 from web.views import config, model_server
@@ -51,7 +52,7 @@ def versions(name: str) -> list[dict[str, Any]]:
 
 
 def drift_report(run_id: str) -> dict | None:
-    return _mlflow("/get-artifact", path="drift_report.json", run_uuid=run_id)
+    return _mlflow("/get-artifact", path=run_documents.DRIFT_REPORT, run_uuid=run_id)
 
 
 def drift_chart(report: dict) -> str | None:
