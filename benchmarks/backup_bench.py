@@ -56,11 +56,17 @@ def add_versions(tracking_uri: str, count: int, scratch: Path) -> None:
 
     client = MlflowClient(tracking_uri)
     champion = registry.champion_version(client, MODEL)
-    artifacts = Path(client.download_artifacts(champion.run_id, "", str(scratch)))
+    import mlflow.artifacts
+
+    artifacts = Path(client.download_artifacts(champion.run_id, "", str(scratch / "run")))
+    model = mlflow.artifacts.download_artifacts(
+        artifact_uri=champion.source, dst_path=str(scratch / "model"), tracking_uri=tracking_uri
+    )
     experiment = client.get_run(champion.run_id).info.experiment_id
     for number in range(count):
         run = client.create_run(experiment)
         client.log_artifacts(run.info.run_id, str(artifacts))
+        client.log_artifacts(run.info.run_id, model, "model")
         version = client.create_model_version(
             MODEL, f"{run.info.artifact_uri}/model", run_id=run.info.run_id
         )
