@@ -48,7 +48,7 @@ def train_champion(env: dict[str, str]) -> None:
     subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True)
 
 
-def add_versions(tracking_uri: str, count: int, scratch: Path) -> None:
+def add_versions(tracking_uri: str, count: int, state: Path, scratch: Path) -> None:
     """``count`` more versions, each run carrying a copy of the champion's artifacts."""
     from mlflow.tracking import MlflowClient
 
@@ -56,17 +56,14 @@ def add_versions(tracking_uri: str, count: int, scratch: Path) -> None:
 
     client = MlflowClient(tracking_uri)
     champion = registry.champion_version(client, MODEL)
-    import mlflow.artifacts
-
-    artifacts = Path(client.download_artifacts(champion.run_id, "", str(scratch / "run")))
-    model = mlflow.artifacts.download_artifacts(
-        artifact_uri=champion.source, dst_path=str(scratch / "model"), tracking_uri=tracking_uri
-    )
+    artifacts = Path(client.download_artifacts(champion.run_id, "", str(scratch)))
+    # The logged model lives outside the run's artifacts (MLflow 3): copy it from the store.
+    (model,) = (state / "mlflow" / "art").glob("*/models/*/artifacts")
     experiment = client.get_run(champion.run_id).info.experiment_id
     for number in range(count):
         run = client.create_run(experiment)
         client.log_artifacts(run.info.run_id, str(artifacts))
-        client.log_artifacts(run.info.run_id, model, "model")
+        client.log_artifacts(run.info.run_id, str(model), "model")
         version = client.create_model_version(
             MODEL, f"{run.info.artifact_uri}/model", run_id=run.info.run_id
         )
@@ -157,7 +154,7 @@ def main() -> None:
                     "PYTHONPATH": str(REPO),
                 }
             )
-            add_versions(mlflow_url, args.versions - 1, work / "scratch")
+            add_versions(mlflow_url, args.versions - 1, state, work / "scratch")
             airflow_db(state, 5)
             prediction_log(state, args.predictions)
             state_bytes = tree_size(state)
