@@ -68,10 +68,13 @@ def _wanted(relative: PurePosixPath) -> bool:
     return not (len(relative.parts) == 2 and relative.parts[0] == "logs")
 
 
-def state_files(state: Path) -> Iterator[tuple[PurePosixPath, Path]]:
-    """(path in the archive, file on disk) for every regular file worth keeping, sorted."""
+def state_files(state: Path, exclude: Path) -> Iterator[tuple[PurePosixPath, Path]]:
+    """(path in the archive, file on disk) for every regular file worth keeping, sorted;
+    nothing under ``exclude`` (the backup directory, should it be inside the state)."""
     for path in sorted(state.rglob("*")):
         relative = PurePosixPath(path.relative_to(state).as_posix())
+        if path.is_relative_to(exclude):
+            continue
         if path.is_file() and not path.is_symlink() and _wanted(relative):
             yield relative, path
 
@@ -137,7 +140,7 @@ def backup(state: Path, target_dir: Path) -> Path:
                 gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6) as compressed,
                 tarfile.open(fileobj=compressed, mode="w|") as tar,
             ):
-                for relative, path in state_files(state):
+                for relative, path in state_files(state, exclude=target_dir):
                     mode = path.stat().st_mode & 0o777
                     source = path
                     if _is_sqlite(path):

@@ -18,6 +18,7 @@ import subprocess
 import tarfile
 import tempfile
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -304,3 +305,18 @@ def test_backup_refuses_a_directory_without_appliance_state(tmp_path):
     assert result.returncode != 0 and "no appliance state" in result.stderr
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
     shutil.rmtree(tmp_path / "empty")
+
+
+def test_a_backup_directory_inside_the_state_is_not_archived(tmp_path):
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "secrets.env").write_text("KEY=value\n")
+    with sqlite3.connect(state / "small.db") as db:
+        db.execute("CREATE TABLE t (x)")
+    for _ in range(2):
+        result = appliance(state, "backup", str(state / "backups"))
+        assert result.returncode == 0, result.stderr
+        time.sleep(1.1)  # archive names carry the second
+    newest = sorted((state / "backups").iterdir())[-1]
+    with tarfile.open(newest) as tar:
+        assert sorted(tar.getnames()) == ["MANIFEST.json", "secrets.env", "small.db"]
