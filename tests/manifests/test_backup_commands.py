@@ -222,6 +222,15 @@ def test_bucket_copy_round_trip_with_a_manifest_that_catches_changes(s3_url, tmp
     assert result.returncode == 0, result.stderr
     assert bucket_objects(s3, "house-prices") == objects
 
+    # An empty bucket goes out and back as an empty directory.
+    s3.create_bucket(Bucket="mlflow-artifacts")
+    empty = backup / "s3" / "mlflow-artifacts"
+    result = commands("bucket-copy", "platform:mlflow-artifacts", str(empty), env=env)
+    assert result.returncode == 0, result.stderr
+    assert empty.is_dir() and not any(empty.iterdir())
+    result = commands("bucket-copy", str(empty), "platform:mlflow-artifacts", env=env)
+    assert result.returncode == 0, result.stderr
+
     # The manifest catches a changed file, a file it does not list, and a missing manifest.
     changed = backup / "s3" / "house-prices" / "reports/drift/group=1/batch=0001.json"
     changed.write_bytes(b'{"dataset_drift": true}')

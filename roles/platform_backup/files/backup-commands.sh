@@ -21,6 +21,10 @@ case "$action" in
     exec pg_restore --clean --if-exists --single-transaction --exit-on-error --dbname="$2"
     ;;
   bucket-copy)
+    # A local side of an empty bucket is an empty directory: it must exist both ways.
+    for side in "$2" "$3"; do
+      case "$side" in /*) mkdir -p "$side" ;; esac
+    done
     rclone copy --checksum --s3-no-check-bucket "$2" "$3"
     exec rclone check --one-way "$2" "$3"
     ;;
