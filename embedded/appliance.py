@@ -3,6 +3,8 @@
     python embedded/appliance.py up       # start everything, train a champion, print the URLs
     python embedded/appliance.py status   # what runs, and is it healthy
     python embedded/appliance.py down     # stop everything; state in .state/ is kept
+    python embedded/appliance.py backup [DIR]            # one verified archive of the state
+    python embedded/appliance.py restore ARCHIVE [--force]   # onto a stopped, empty state
 
 State (databases, artifacts, object store, logs, generated secrets) lives in ``.state/`` (or
 ``$APPLIANCE_STATE``), so ``down`` then ``up`` loses nothing.
@@ -22,6 +24,7 @@ import sys
 import time
 from pathlib import Path
 
+import backup as backups  # embedded/backup.py, next to this script
 import requests
 
 REPO = Path(__file__).resolve().parent.parent
@@ -330,6 +333,17 @@ def status(_: argparse.Namespace) -> None:
     print(_supervisorctl(state, "status", check=False).stdout)
 
 
+def backup(args: argparse.Namespace) -> None:
+    backups.main_backup(_state(), Path(args.directory).resolve())
+
+
+def restore(args: argparse.Namespace) -> None:
+    state = _state()
+    if _supervisord_pid(state) is not None:
+        sys.exit(f"the platform runs on {state}: stop it with ./appliance down, then restore")
+    backups.main_restore(Path(args.archive).resolve(), state, args.force)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -339,6 +353,17 @@ def main(argv: list[str] | None = None) -> None:
     up_parser.set_defaults(func=up)
     sub.add_parser("down", help="stop every process; keep the state").set_defaults(func=down)
     sub.add_parser("status", help="show the processes").set_defaults(func=status)
+    backup_parser = sub.add_parser("backup", help="write one archive of the state (may run)")
+    backup_parser.add_argument(
+        "directory", nargs="?", default="backups", help="where to write it (default backups/)"
+    )
+    backup_parser.set_defaults(func=backup)
+    restore_parser = sub.add_parser("restore", help="restore an archive onto a stopped platform")
+    restore_parser.add_argument("archive", help="a file written by ./appliance backup")
+    restore_parser.add_argument(
+        "--force", action="store_true", help="replace a non-empty state (moved aside, kept)"
+    )
+    restore_parser.set_defaults(func=restore)
     args = parser.parse_args(argv)
     args.func(args)
 

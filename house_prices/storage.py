@@ -11,6 +11,7 @@ import io
 import json
 import os
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -42,6 +43,8 @@ class ObjectStore(Protocol):
     def get(self, key: str) -> bytes: ...
     def exists(self, key: str) -> bool: ...
     def list(self, prefix: str) -> list[str]: ...
+    def list_modified(self, prefix: str) -> dict[str, datetime]: ...
+    def delete(self, key: str) -> None: ...
     def describe(self) -> str: ...
 
 
@@ -92,6 +95,25 @@ class LocalStore:
             if path.is_file() and not path.name.startswith(".")
         )
         return sorted(key for key in keys if key.startswith(prefix))
+
+    def list_modified(self, prefix: str) -> dict[str, datetime]:
+        """Every key under ``prefix`` with the time it was last written (UTC)."""
+        return {
+            key: datetime.fromtimestamp(self._path(key).stat().st_mtime, UTC)
+            for key in self.list(prefix)
+        }
+
+    def delete(self, key: str) -> None:
+        """Remove ``key`` (no error when it is already gone) and directories left empty."""
+        path = self._path(key)
+        path.unlink(missing_ok=True)
+        for parent in path.parents:
+            if parent == self.root or not parent.is_relative_to(self.root):
+                break
+            try:
+                parent.rmdir()
+            except OSError:  # not empty
+                break
 
     def describe(self) -> str:
         return f"local directory {self.root}"
@@ -167,6 +189,17 @@ class S3Store:
             "list", lambda: list(self._client.list_objects(self.bucket, prefix, recursive=True))
         )
         return sorted(obj.object_name for obj in objects)
+
+    def list_modified(self, prefix: str) -> dict[str, datetime]:
+        """Every key under ``prefix`` with the time it was last written (UTC)."""
+        objects = self._call(
+            "list", lambda: list(self._client.list_objects(self.bucket, prefix, recursive=True))
+        )
+        return {obj.object_name: obj.last_modified.astimezone(UTC) for obj in objects}
+
+    def delete(self, key: str) -> None:
+        """Remove ``key`` (S3 deletes are idempotent)."""
+        self._call("delete", self._client.remove_object, self.bucket, _check_key(key))
 
     def describe(self) -> str:
         return f"s3 bucket {self.bucket} at {self.endpoint}"

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Debian packages the tests need: podman and friends for Molecule, chromium for browser tests,
 # PostgreSQL server binaries for the database bootstrap test (the service itself stays off),
-# zstd for the Molecule kit's airgap images archive.
+# zstd for the Molecule kit's airgap images archive, rclone for the cluster backup's bucket copy test.
 # Installs only what is missing; needs root (or says what to install).
 set -euo pipefail
-packages=(podman runc crun fuse-overlayfs debootstrap slirp4netns uidmap chromium postgresql zstd)
+packages=(podman runc crun fuse-overlayfs debootstrap slirp4netns uidmap chromium postgresql zstd rclone)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||

@@ -6,7 +6,15 @@ import pytest
 
 from .conftest import copy_inventory, run_playbook
 
-PLAYBOOKS = ["platform.yml", "apps.yml", "smoke.yml", "render.yml", "secrets.yml"]
+PLAYBOOKS = [
+    "platform.yml",
+    "apps.yml",
+    "smoke.yml",
+    "render.yml",
+    "secrets.yml",
+    "backup.yml",
+    "restore.yml",
+]
 
 
 @pytest.mark.parametrize("playbook", PLAYBOOKS)

@@ -140,3 +140,23 @@ def test_multi_nic_nodes_get_flannel_iface_on_servers_and_agents(tmp_path):
     configs = _render(tmp_path, servers=1, agents=1, extra="k3s_flannel_iface: eth1")
     assert configs["s0"]["flannel-iface"] == "eth1"
     assert configs["a0"]["flannel-iface"] == "eth1"
+
+
+def test_embedded_etcd_servers_snapshot_on_a_schedule_with_retention(ha):
+    for name in ("s0", "s1", "s2"):
+        assert ha[name]["etcd-snapshot-schedule-cron"] == "0 */6 * * *"
+        assert ha[name]["etcd-snapshot-retention"] == 28
+    assert "etcd-snapshot-schedule-cron" not in ha["a0"]
+
+
+def test_etcd_snapshot_settings_follow_the_inventory_and_need_etcd(tmp_path):
+    # Two set_fact keys: the second line carries the template's indentation.
+    extra = "k3s_server_etcd_snapshot_schedule_cron: '30 2 * * *'\n" + " " * 20
+    extra += "k3s_server_etcd_snapshot_retention: 7"
+    (tmp_path / "ha").mkdir()
+    (tmp_path / "one").mkdir()
+    configs = _render(tmp_path / "ha", servers=3, agents=0, extra=extra)
+    assert configs["s1"]["etcd-snapshot-schedule-cron"] == "30 2 * * *"
+    assert configs["s1"]["etcd-snapshot-retention"] == 7
+    single = _render(tmp_path / "one", servers=1, agents=0)
+    assert not any(key.startswith("etcd-snapshot") for key in single["s0"])

@@ -85,3 +85,17 @@ def test_unreachable_s3_names_the_endpoint():
 def test_bad_endpoint_is_refused():
     with pytest.raises(StorageError, match="must look like http://host:port"):
         S3Store("seaweedfs:8333", "bucket", "a", "b")
+
+
+def test_list_modified_and_delete(store):
+    store.put("reports/a/one.json", b"1")
+    store.put("reports/b/two.json", b"2")
+    modified = store.list_modified("reports/")
+    assert set(modified) == {"reports/a/one.json", "reports/b/two.json"}
+    now = pd.Timestamp.now(tz="UTC").to_pydatetime()
+    assert all(abs((now - t).total_seconds()) < 300 for t in modified.values())
+    store.delete("reports/a/one.json")
+    store.delete("reports/a/one.json")  # already gone: no error
+    assert store.list("reports/") == ["reports/b/two.json"]
+    if isinstance(store, LocalStore):  # no empty directory left behind
+        assert not (store.root / "reports" / "a").exists()

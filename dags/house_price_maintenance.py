@@ -1,0 +1,120 @@
+"""
+### House-price maintenance: retention
+
+Runs once a day and removes what grows with every pipeline run once it is older than its
+limit (`HOUSE_PRICES_RETAIN_*_DAYS`, see `house_prices/retention.py`): stored batches outside
+the champion's lineage (the newest batch of each group/day stays), other models' references
+and holdouts, drift and run reports, prediction log rows, rejected registry versions (their
+runs are marked deleted for `mlflow gc`), Airflow metadata (`airflow db clean`) and task logs.
+Nothing the champion, its lineage or a restore needs is removed.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pendulum
+from airflow.sdk import dag, task
+
+
+def _retention():
+    from house_prices.retention import RetentionSettings
+
+    return RetentionSettings.from_env()
+
+
+@dag(
+    dag_id=Path(__file__).stem,
+    description=__doc__.strip().splitlines()[2],
+    doc_md=__doc__,
+    schedule=timedelta(days=1),
+    start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
+    catchup=False,
+    # Runs on its schedule from the start (the pipeline DAG is unpaused by `./appliance up`).
+    is_paused_upon_creation=False,
+    max_active_runs=1,
+    default_args={"retries": 1, "retry_delay": timedelta(minutes=5)},
+    tags=["house-prices", "maintenance"],
+)
+def house_price_maintenance():
+    @task
+    def prune_store() -> int:
+        """Expired batches, references, holdouts and reports; the champion's lineage stays."""
+        from house_prices import registry, retention
+        from house_prices.settings import Settings
+        from house_prices.storage import open_store
+
+        settings = Settings.from_env()
+        client = registry.connect(settings.mlflow_tracking_uri)
+        protected = retention.protected_keys(
+            retention.champion_lineage(client, settings.model_name)
+        )
+        deleted = retention.prune_store(
+            open_store(settings), protected, _retention(), datetime.now(UTC)
+        )
+        return len(deleted)
+
+    @task
+    def prune_predictions() -> int:
+        """Prediction log rows older than the limit (where this task can reach the log)."""
+        from house_prices import retention
+
+        url = os.environ.get("MODEL_SERVER_DATABASE_URL")
+        if not url and os.environ.get("MODEL_SERVER_STATE_DIR"):
+            url = f"sqlite:///{Path(os.environ['MODEL_SERVER_STATE_DIR']).resolve()}/predictions.db"
+        if not url:
+            print("no MODEL_SERVER_DATABASE_URL or MODEL_SERVER_STATE_DIR here: skipped")
+            return 0
+        return retention.prune_predictions(url, _retention(), datetime.now(UTC))
+
+    @task
+    def prune_registry() -> list[str]:
+        """Rejected versions decided before the limit (never one that was promoted)."""
+        from house_prices import registry, retention
+        from house_prices.settings import Settings
+
+        settings = Settings.from_env()
+        client = registry.connect(settings.mlflow_tracking_uri)
+        return retention.prune_unpromoted_versions(
+            client, settings.model_name, _retention(), datetime.now(UTC)
+        )
+
+    @task
+    def prune_airflow() -> int:
+        """`airflow db clean` of old metadata, then old task log files."""
+        from house_prices import retention
+
+        settings = _retention()
+        if settings.airflow_days == 0:
+            return 0
+        now = datetime.now(UTC)
+        before = (now - timedelta(days=settings.airflow_days)).isoformat()
+        airflow = Path(sys.executable).parent / "airflow"
+        subprocess.run(
+            [
+                str(airflow),
+                "db",
+                "clean",
+                "--clean-before-timestamp",
+                before,
+                "--skip-archive",
+                "-y",
+            ],
+            check=True,
+        )
+        folder = os.environ.get("AIRFLOW__LOGGING__BASE_LOG_FOLDER")
+        if not folder:
+            return 0
+        return len(retention.prune_airflow_logs(Path(folder), settings, now))
+
+    prune_store()
+    prune_predictions()
+    prune_registry()
+    prune_airflow()
+
+
+house_price_maintenance()

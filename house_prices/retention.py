@@ -1,0 +1,226 @@
+"""Retention: remove what grows with every run once it is old, never what the champion needs.
+
+The DAG runs every five minutes for as long as the appliance lives. Each growing store gets an
+age limit (``RetentionSettings``, from ``HOUSE_PRICES_RETAIN_*_DAYS``):
+
+- stored batches (raw, cleaned, and the cleaning report that marks a batch cleaned) older than
+  ``batches_days``, except the batches the champion was trained on (its lineage) and the
+  newest batch of each group/day; training references and holdouts of other models;
+- drift and run reports older than ``reports_days``;
+- prediction log rows older than ``predictions_days``;
+- registry versions that were rejected (never promoted) and decided more than
+  ``unpromoted_days`` ago: the version is deleted and its run marked deleted, so
+  ``mlflow gc`` can remove the run and its artifacts.
+
+Airflow's metadata and task logs are pruned by ``airflow db clean`` and by removing task log
+files older than ``airflow_days`` (``dags/house_price_maintenance.py`` runs all of it daily).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from house_prices.storage import ObjectStore
+
+__all__ = [
+    "RetentionSettings",
+    "champion_lineage",
+    "protected_keys",
+    "prune_airflow_logs",
+    "prune_predictions",
+    "prune_store",
+    "prune_unpromoted_versions",
+]
+
+_log = logging.getLogger(__name__)
+
+_BATCH = re.compile(r"^(raw|clean)/(group=[^/]+/day=[^/]+)/batch=(\d+)\.parquet$")
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    """Days each kind of data is kept (0 keeps it for ever)."""
+
+    batches_days: int = 14
+    reports_days: int = 14
+    predictions_days: int = 30
+    unpromoted_days: int = 14
+    airflow_days: int = 30
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> RetentionSettings:
+        environ = os.environ if environ is None else environ
+        values = {}
+        for field in fields(cls):
+            name = f"HOUSE_PRICES_RETAIN_{field.name.upper()}"
+            if name in environ:
+                try:
+                    values[field.name] = int(environ[name])
+                except ValueError:
+                    raise ValueError(f"{name}={environ[name]!r}: give a number of days") from None
+                if values[field.name] < 0:
+                    raise ValueError(f"{name}={environ[name]!r}: days cannot be negative")
+        return cls(**values)
+
+
+def _cutoff(now: datetime, days: int) -> datetime | None:
+    return None if days == 0 else now - timedelta(days=days)
+
+
+def _clean_report(clean_key: str) -> str:
+    return "reports/" + clean_key.replace(".parquet", ".json")
+
+
+def protected_keys(lineage: Mapping[str, Any] | None) -> set[str]:
+    """Object keys the champion needs: its batches (raw, clean, report), reference, holdout."""
+    if not lineage:
+        return set()
+    protected = {lineage.get("reference_key", ""), lineage.get("holdout_key", "")} - {""}
+    for clean_key in lineage.get("batch_keys", []):
+        protected |= {clean_key, clean_key.replace("clean/", "raw/", 1), _clean_report(clean_key)}
+    return protected
+
+
+def prune_store(
+    store: ObjectStore,
+    protected: set[str],
+    settings: RetentionSettings,
+    now: datetime,
+    dry_run: bool = False,
+) -> list[str]:
+    """Delete expired objects; return their keys. Protected keys are never deleted."""
+    expired: list[str] = []
+    batch_cutoff = _cutoff(now, settings.batches_days)
+    if batch_cutoff is not None:
+        expired += _expired_batches(store, protected, batch_cutoff)
+        for prefix in ("references/", "holdouts/"):
+            modified = store.list_modified(prefix)
+            expired += [k for k, t in modified.items() if t < batch_cutoff and k not in protected]
+    report_cutoff = _cutoff(now, settings.reports_days)
+    if report_cutoff is not None:
+        for key, written in store.list_modified("reports/").items():
+            # A cleaning report marks its batch cleaned: it goes only with its batch.
+            if key.startswith(("reports/clean/", "reports/raw/")) or key in protected:
+                continue
+            if written < report_cutoff:
+                expired.append(key)
+    expired = sorted(set(expired) - protected)
+    if not dry_run:
+        for key in expired:
+            store.delete(key)
+    _log.info(
+        "object store retention: %d object(s) %s", len(expired), "expired" if dry_run else "deleted"
+    )
+    return expired
+
+
+def _expired_batches(store: ObjectStore, protected: set[str], cutoff: datetime) -> list[str]:
+    raw = store.list_modified("raw/")
+    newest: dict[str, int] = {}
+    for key in raw:
+        if match := _BATCH.match(key):
+            newest[match[2]] = max(newest.get(match[2], -1), int(match[3]))
+    expired = []
+    for key, written in raw.items():
+        match = _BATCH.match(key)
+        if match is None or written >= cutoff or int(match[3]) == newest[match[2]]:
+            continue
+        clean_key = key.replace("raw/", "clean/", 1)
+        unit = {key, clean_key, _clean_report(clean_key)}
+        if unit & protected:
+            continue
+        expired += [k for k in unit if store.exists(k)]
+    return expired
+
+
+def prune_predictions(database_url: str, settings: RetentionSettings, now: datetime) -> int:
+    """Delete prediction log rows older than the limit; return how many."""
+    import sqlalchemy as sa
+
+    from model_server.predictions_log import predictions
+
+    cutoff = _cutoff(now, settings.predictions_days)
+    if cutoff is None:
+        return 0
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            if not sa.inspect(connection).has_table(predictions.name):
+                return 0
+            result = connection.execute(
+                predictions.delete().where(predictions.c.created_at < cutoff)
+            )
+    finally:
+        engine.dispose()
+    _log.info("prediction log retention: %d row(s) deleted", result.rowcount)
+    return result.rowcount
+
+
+def prune_unpromoted_versions(
+    client, model_name: str, settings: RetentionSettings, now: datetime, dry_run: bool = False
+) -> list[str]:
+    """Delete rejected versions decided before the limit and mark their runs deleted.
+
+    A version that was ever promoted carries decision=promoted for good, so only versions that
+    never served are candidates; the champion is checked once more regardless.
+    """
+    from house_prices import registry
+
+    cutoff = _cutoff(now, settings.unpromoted_days)
+    if cutoff is None:
+        return []
+    champion = registry.champion_version(client, model_name)
+    removed = []
+    for row in registry.list_decisions(client, model_name):
+        if row["decision"] != "rejected" or not row["decided_at"]:
+            continue
+        if champion is not None and row["version"] == champion.version:
+            continue
+        if datetime.fromisoformat(row["decided_at"]) >= cutoff:
+            continue
+        removed.append(row["version"])
+        if not dry_run:
+            client.delete_model_version(model_name, row["version"])
+            client.delete_run(row["run_id"])
+    _log.info("registry retention: rejected version(s) %s removed", removed or "none")
+    return removed
+
+
+def prune_airflow_logs(
+    log_folder: Path, settings: RetentionSettings, now: datetime, dry_run: bool = False
+) -> list[Path]:
+    """Delete task log files older than the limit (and directories left empty)."""
+    cutoff = _cutoff(now, settings.airflow_days)
+    if cutoff is None or not log_folder.is_dir():
+        return []
+    limit = cutoff.timestamp()
+    removed = [p for p in log_folder.rglob("*") if p.is_file() and p.stat().st_mtime < limit]
+    if not dry_run:
+        for path in removed:
+            path.unlink()
+        for directory in sorted(log_folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+            if directory.is_dir() and not any(directory.iterdir()):
+                directory.rmdir()
+    return removed
+
+
+def champion_lineage(client, model_name: str) -> dict[str, Any] | None:
+    """The champion's lineage.json, or None when there is no champion yet."""
+    import json
+    import tempfile
+
+    from house_prices import registry
+
+    champion = registry.champion_version(client, model_name)
+    if champion is None:
+        return None
+    with tempfile.TemporaryDirectory() as scratch:
+        path = client.download_artifacts(champion.run_id, "lineage.json", scratch)
+        return json.loads(Path(path).read_text())
