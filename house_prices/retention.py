@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from house_prices import keys
 from house_prices.storage import ObjectStore
 
 __all__ = [
@@ -40,8 +40,6 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
-
-_BATCH = re.compile(r"^(raw|clean)/(group=[^/]+/day=[^/]+)/batch=(\d+)\.parquet$")
 
 
 @dataclass(frozen=True)
@@ -74,8 +72,10 @@ def _cutoff(now: datetime, days: int) -> datetime | None:
     return None if days == 0 else now - timedelta(days=days)
 
 
-def _clean_report(clean_key: str) -> str:
-    return "reports/" + clean_key.replace(".parquet", ".json")
+def _batch_objects(batch: keys.BatchKey) -> set[str]:
+    """A stored batch: raw, cleaned, and the cleaning report that marks it cleaned."""
+    clean = keys.clean_key(batch.group, batch.day, batch.batch)
+    return {keys.raw_key(batch.group, batch.day, batch.batch), clean, keys.clean_report_key(clean)}
 
 
 def protected_keys(lineage: Mapping[str, Any] | None) -> set[str]:
@@ -84,7 +84,7 @@ def protected_keys(lineage: Mapping[str, Any] | None) -> set[str]:
         return set()
     protected = {lineage.get("reference_key", ""), lineage.get("holdout_key", "")} - {""}
     for clean_key in lineage.get("batch_keys", []):
-        protected |= {clean_key, clean_key.replace("clean/", "raw/", 1), _clean_report(clean_key)}
+        protected |= _batch_objects(keys.BatchKey.parse(clean_key))
     return protected
 
 
@@ -122,21 +122,22 @@ def prune_store(
 
 
 def _expired_batches(store: ObjectStore, protected: set[str], cutoff: datetime) -> list[str]:
-    raw = store.list_modified("raw/")
-    newest: dict[str, int] = {}
-    for key in raw:
-        if match := _BATCH.match(key):
-            newest[match[2]] = max(newest.get(match[2], -1), int(match[3]))
+    batches = {}
+    for key, written in store.list_modified("raw/").items():
+        try:
+            batches[keys.BatchKey.parse(key)] = written
+        except ValueError:
+            continue  # not a batch: not ours to remove
+    newest: dict[tuple[int, str], int] = {}
+    for batch in batches:
+        newest[batch.group, batch.day] = max(newest.get((batch.group, batch.day), -1), batch.batch)
     expired = []
-    for key, written in raw.items():
-        match = _BATCH.match(key)
-        if match is None or written >= cutoff or int(match[3]) == newest[match[2]]:
+    for batch, written in batches.items():
+        if written >= cutoff or batch.batch == newest[batch.group, batch.day]:
             continue
-        clean_key = key.replace("raw/", "clean/", 1)
-        unit = {key, clean_key, _clean_report(clean_key)}
-        if unit & protected:
-            continue
-        expired += [k for k in unit if store.exists(k)]
+        objects = _batch_objects(batch)
+        if not objects & protected:
+            expired += [key for key in objects if store.exists(key)]
     return expired
 
 
