@@ -111,23 +111,23 @@ def test_zip_codes_keep_five_digits(sent, kept):
 
 
 def test_plausible_values_are_kept_as_sent():
-    result = clean(
-        frame({"bed": "0", "bath": "30", "house_size": "100", "acre_lot": "0.01"}), RULES
+    plausible = frame(
+        {"bed": "0", "bath": "30", "house_size": "100", "acre_lot": "0.01"},
+        {"bed": "30", "bath": "0", "house_size": "100000", "acre_lot": "10000", "price": "1e6"},
     )
+    result = clean(plausible, RULES)
     assert result.report["values_blanked"] == 0
-    assert result.frame.loc[0, ["bed", "bath", "house_size", "acre_lot"]].tolist() == [
-        0.0,
-        30.0,
-        100.0,
-        0.01,
+    assert result.frame[["bed", "bath", "house_size", "acre_lot"]].to_numpy().tolist() == [
+        [0.0, 30.0, 100.0, 0.01],
+        [30.0, 0.0, 100_000.0, 10_000.0],
     ]
 
 
 def test_report_counts_how_listings_were_identified():
-    result = clean(frame({}, {"street": None, "price": "250000"}), RULES)
-    assert result.report["identity_by_address"] == 1
+    result = clean(frame({}, {"street": "2"}, {"street": None, "price": "250000"}), RULES)
+    assert result.report["identity_by_address"] == 2
     assert result.report["identity_by_description"] == 1
-    assert result.frame["listing_id"].nunique() == 2
+    assert result.frame["listing_id"].nunique() == 3
 
 
 def test_schema_failure_refuses_the_batch():
