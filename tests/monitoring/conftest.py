@@ -17,11 +17,14 @@ from tests.integration.test_pipeline_dag import run_dag
 from tests.model_server.conftest import LISTING, TOKEN, Gunicorn
 
 CONF = {"group_number": 3, "day": "Wednesday"}
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def pipeline_env(airflow_env, tmp_path_factory):  # noqa: F811
     """Two DAG runs: batch 1 trains the first champion, batch 2 (prices up 60 %) drifts."""
+    # This checkout's code in every subprocess (the venv may hold another checkout's package).
+    env = {**airflow_env, "PYTHONPATH": str(REPO)}
     with emulator(
         tmp_path_factory.mktemp("emulator"),
         rows_per_batch=4000,
@@ -29,9 +32,9 @@ def pipeline_env(airflow_env, tmp_path_factory):  # noqa: F811
         min_interval_seconds=0,
         drift_price_per_batch=0.6,
     ) as data_api:
-        run_dag(airflow_env, data_api, CONF)
-        run_dag(airflow_env, data_api, CONF)
-    return airflow_env
+        run_dag(env, data_api, CONF)
+        run_dag(env, data_api, CONF)
+    return env
 
 
 @pytest.fixture(scope="module")
@@ -56,12 +59,18 @@ def web_ui(pipeline_env, model_server, tmp_path_factory):
 
 def _traffic(model_server_url: str, seconds: float) -> None:
     """Valid and invalid predictions, explanations and a reload for `seconds`."""
+    features = requests.get(f"{model_server_url}/model", timeout=30).json()["features"]
+    listing = {
+        **LISTING,
+        **{name: bounds["median"] for name, bounds in features["numeric"].items()},
+        "state": features["categorical"]["state"][0],
+    }
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        requests.post(f"{model_server_url}/predict", json=LISTING, timeout=30).raise_for_status()
+        requests.post(f"{model_server_url}/predict", json=listing, timeout=30).raise_for_status()
         bad = requests.post(f"{model_server_url}/predict", json={"bed": -1}, timeout=30)
         assert bad.status_code == 400
-        requests.post(f"{model_server_url}/explain", json=LISTING, timeout=30).raise_for_status()
+        requests.post(f"{model_server_url}/explain", json=listing, timeout=30).raise_for_status()
     requests.post(
         f"{model_server_url}/reload", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60
     ).raise_for_status()
