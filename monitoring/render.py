@@ -50,7 +50,6 @@ def render_prometheus_config(
         rule_files=rule_files,
         prometheus_target=prometheus_target,
         jobs=[{"name": name, "target": target} for name, target in targets.items()],
-        kubernetes_namespace="",
     )
 
 
