@@ -96,3 +96,10 @@ def test_web_ui_can_read_the_pipeline_reports(rendered):
     assert env["HOUSE_PRICES_STORAGE"] == "s3"
     assert env["HOUSE_PRICES_S3_BUCKET"] == "house-prices"
     assert {"name": "s3-credentials"} in [e.get("secretRef") for e in container["envFrom"]]
+
+
+def test_cluster_and_embedded_rules_are_one_source(rendered):
+    from monitoring import render
+
+    cluster = _config_map(rendered, "prometheus-config")["alerts.rules.yml"]
+    assert yaml.safe_load(cluster) == yaml.safe_load(render.render_alert_rules())

@@ -67,7 +67,8 @@ def _traffic(model_server_url: str, seconds: float) -> None:
     }
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        requests.post(f"{model_server_url}/predict", json=listing, timeout=30).raise_for_status()
+        good = requests.post(f"{model_server_url}/predict", json=listing, timeout=30)
+        assert good.status_code == 200, (listing, good.text)
         bad = requests.post(f"{model_server_url}/predict", json={"bed": -1}, timeout=30)
         assert bad.status_code == 400
         requests.post(f"{model_server_url}/explain", json=listing, timeout=30).raise_for_status()
