@@ -34,6 +34,7 @@ def supervisor_program(state: Path, ports: dict[str, int], binary: str | None = 
         {
             "model-server": f"127.0.0.1:{ports['model_server']}",
             "pipeline": f"127.0.0.1:{ports['web_ui']}",
+            "mlflow": f"127.0.0.1:{ports['mlflow']}",
         },
         f"127.0.0.1:{ports['prometheus']}",
     )

@@ -15,7 +15,7 @@ from monitoring import render
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "embedded"))
 from prometheus_program import supervisor_program
 
-PORTS = {"model_server": 18800, "web_ui": 18501, "prometheus": 19090}
+PORTS = {"model_server": 18800, "web_ui": 18501, "mlflow": 15000, "prometheus": 19090}
 
 
 def test_no_binary_no_program(tmp_path, monkeypatch):
@@ -36,6 +36,7 @@ def test_program_scrapes_loopback_targets_with_the_shared_rules(tmp_path):
         "prometheus": ["127.0.0.1:19090"],
         "model-server": ["127.0.0.1:18800"],
         "pipeline": ["127.0.0.1:18501"],
+        "mlflow": ["127.0.0.1:15000"],
     }
     rules = (tmp_path / "prometheus" / render.RULES_FILE).read_text()
     assert rules == render.render_alert_rules()
