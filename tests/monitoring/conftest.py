@@ -67,11 +67,15 @@ def _traffic(model_server_url: str, seconds: float) -> None:
     }
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        good = requests.post(f"{model_server_url}/predict", json=listing, timeout=30)
+        good = requests.post(f"{model_server_url}/predict", json={"listing": listing}, timeout=30)
         assert good.status_code == 200, (listing, good.text)
-        bad = requests.post(f"{model_server_url}/predict", json={"bed": -1}, timeout=30)
+        bad = requests.post(
+            f"{model_server_url}/predict", json={"listing": {"bed": -1}}, timeout=30
+        )
         assert bad.status_code == 400
-        requests.post(f"{model_server_url}/explain", json=listing, timeout=30).raise_for_status()
+        requests.post(
+            f"{model_server_url}/explain", json={"listing": listing}, timeout=30
+        ).raise_for_status()
     requests.post(
         f"{model_server_url}/reload", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60
     ).raise_for_status()
