@@ -212,13 +212,19 @@ def _mlflow_metrics(settings: Settings) -> list[GaugeMetricFamily]:
 
 
 class PipelineCollector(Collector):
-    """A prometheus_client collector; results are cached for ``ttl`` seconds per source."""
+    """A prometheus_client collector over the stored records.
+
+    Reading MLflow and the object store takes a while, longer than a scrape should: after the
+    first read, a scrape answers the last result at once and, when it is older than ``ttl``
+    seconds, starts one background refresh.
+    """
 
     def __init__(self, settings: Settings | None = None, ttl: float = 15.0) -> None:
         self._settings = settings
         self._ttl = ttl
         self._lock = threading.Lock()
         self._cache: tuple[float, list] | None = None
+        self._refreshing = False
 
     def _read(self) -> list:
         from house_prices.storage import open_store
@@ -242,10 +248,26 @@ class PipelineCollector(Collector):
                 up.add_metric([source], 0.0)
         return [*families, up]
 
+    def _refresh(self) -> None:
+        try:
+            result = (time.monotonic(), self._read())
+            with self._lock:
+                self._cache = result
+        finally:
+            with self._lock:
+                self._refreshing = False
+
     def collect(self) -> Iterator[GaugeMetricFamily]:
         with self._lock:
-            now = time.monotonic()
-            if self._cache is None or now - self._cache[0] > self._ttl:
-                self._cache = (now, self._read())
-            families = self._cache[1]
-        yield from families
+            cache = self._cache
+            stale = cache is None or time.monotonic() - cache[0] > self._ttl
+            start = stale and cache is not None and not self._refreshing
+            if start:
+                self._refreshing = True
+        if cache is None:
+            cache = (time.monotonic(), self._read())
+            with self._lock:
+                self._cache = cache
+        elif start:
+            threading.Thread(target=self._refresh, name="pipeline-metrics", daemon=True).start()
+        yield from cache[1]

@@ -53,7 +53,12 @@ def web_ui(pipeline_env, model_server, tmp_path_factory):
     env = {**pipeline_env, "WEB_MODEL_SERVER_URL": model_server.url}
     command = servers.gunicorn_command("web.wsgi:app", port, workers=2)
     url = f"http://127.0.0.1:{port}"
-    with servers.serve(command, f"{url}/health", tmp_path_factory.mktemp("web") / "web.log", env):
+    log = tmp_path_factory.mktemp("web") / "web.log"
+    with servers.serve(command, f"{url}/health", log, env):
+        # The first read of each worker's collector blocks (later ones answer the last result).
+        for _ in range(6):
+            answer = requests.get(f"{url}/metrics", timeout=120)
+            assert answer.status_code == 200, log.read_text()[-3000:]
         yield url
 
 
@@ -92,7 +97,7 @@ def prometheus(model_server, web_ui, tmp_path_factory):
         "model-server": model_server.url.removeprefix("http://"),
         "pipeline": web_ui.removeprefix("http://"),
     }
-    config = render.write_config(workdir, targets, f"127.0.0.1:{port}", interval="1s")
+    config = render.write_config(workdir, targets, f"127.0.0.1:{port}", interval="2s")
     command = [
         binary,
         f"--config.file={config}",
@@ -101,6 +106,6 @@ def prometheus(model_server, web_ui, tmp_path_factory):
     ]
     url = f"http://127.0.0.1:{port}"
     with servers.serve(command, f"{url}/-/ready", workdir / "prometheus.log"):
-        _traffic(model_server.url, seconds=8)
-        time.sleep(3)  # the last scrapes after the traffic
+        _traffic(model_server.url, seconds=12)
+        time.sleep(5)  # the last scrapes after the traffic
         yield url

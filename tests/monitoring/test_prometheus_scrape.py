@@ -34,7 +34,8 @@ def panel_queries() -> list[tuple[str, str, str]]:
 def test_every_target_is_up(prometheus):
     targets = requests.get(f"{prometheus}/api/v1/targets", timeout=30).json()["data"]
     health = {t["labels"]["job"]: t["health"] for t in targets["activeTargets"]}
-    assert health == {"prometheus": "up", "model-server": "up", "pipeline": "up"}, targets
+    errors = {t["labels"]["job"]: t["lastError"] for t in targets["activeTargets"]}
+    assert health == {"prometheus": "up", "model-server": "up", "pipeline": "up"}, errors
 
 
 @pytest.mark.parametrize(("dashboard", "title", "expr"), panel_queries(), ids=lambda v: str(v)[:60])
