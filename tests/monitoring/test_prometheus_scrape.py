@@ -50,7 +50,7 @@ def test_the_figures_are_the_pipelines(prometheus):
     def one(expr: str) -> dict[str, float]:
         return {
             ",".join(
-                f"{k}={v}" for k, v in sorted(s["metric"].items()) if k not in {"instance", "job"}
+                f"{k}={v}" for k, v in sorted(s["metric"].items()) if k not in {"__name__", "instance", "job"}
             ): float(s["value"][1])
             for s in query(prometheus, expr)
         }
