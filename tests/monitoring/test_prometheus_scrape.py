@@ -12,6 +12,7 @@ import requests
 
 pytestmark = pytest.mark.integration
 
+HIDDEN_LABELS = {"__name__", "instance", "job"}
 DASHBOARDS = Path(__file__).resolve().parents[2] / "monitoring" / "dashboards"
 
 
@@ -50,7 +51,7 @@ def test_the_figures_are_the_pipelines(prometheus):
     def one(expr: str) -> dict[str, float]:
         return {
             ",".join(
-                f"{k}={v}" for k, v in sorted(s["metric"].items()) if k not in {"__name__", "instance", "job"}
+                f"{k}={v}" for k, v in sorted(s["metric"].items()) if k not in HIDDEN_LABELS
             ): float(s["value"][1])
             for s in query(prometheus, expr)
         }
