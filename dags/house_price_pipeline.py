@@ -18,6 +18,7 @@ from pathlib import Path
 import pendulum
 from airflow.sdk import Param, dag, task
 
+from house_prices.run_records import on_task_failure, on_task_success
 from house_prices.settings import DAYS
 
 
@@ -36,7 +37,13 @@ def _settings():
     start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args={"retries": 2, "retry_delay": timedelta(seconds=20)},
+    # Each finished task leaves a run record in the object store: the pipeline's metrics.
+    default_args={
+        "retries": 2,
+        "retry_delay": timedelta(seconds=20),
+        "on_success_callback": on_task_success,
+        "on_failure_callback": on_task_failure,
+    },
     params={
         "group_number": Param(
             5,

@@ -32,7 +32,14 @@ VENV = Path(sys.prefix)
 DAG_ID = "house_price_pipeline"
 
 #: Loopback ports of the services; override with APPLIANCE_<NAME>_PORT.
-PORTS = {"data_api": 8900, "mlflow": 5000, "airflow": 8080, "model_server": 8800, "web_ui": 8501}
+PORTS = {
+    "data_api": 8900,
+    "mlflow": 5000,
+    "airflow": 8080,
+    "model_server": 8800,
+    "web_ui": 8501,
+    "prometheus": 9090,
+}
 
 
 def _port(name: str) -> int:
@@ -143,6 +150,9 @@ def prepare(state: Path) -> dict[str, str]:
         venv=VENV,
         **{f"{name}_port": _port(name) for name in PORTS},
     )
+    from prometheus_program import supervisor_program
+
+    config += supervisor_program(state, {name: _port(name) for name in PORTS})
     (state / "supervisord.conf").write_text(config)
     _run(
         [str(VENV / "bin" / "airflow"), "db", "migrate"],
@@ -306,6 +316,7 @@ The platform runs. Champion: house-price version {version}.
   Data API       {urls["data_api"]}   (emulator)
   Model server   {urls["model_server"]}   (POST /predict, /explain; GET /model, /openapi.json)
   Web UI         {urls["web_ui"]}   (operator token: WEB_OPERATOR_TOKEN in secrets.env)
+  Prometheus     {urls["prometheus"]}   (when the OS has a prometheus binary)
 Logs: {state / "logs"}    Stop: ./appliance down""")
 
 

@@ -48,8 +48,13 @@ def create_app(config: ServerConfig | None = None, start_background: bool = True
 
     def on_reload(result: str, trigger: str) -> None:
         metrics.reloads.labels(result, trigger).inc()
+        if holder.current is not None:
+            metrics.model_version.labels(config.settings.model_name).set(
+                float(holder.current.version)
+            )
 
     holder = ModelHolder(config, on_reload=on_reload)
+    metrics.model_version.labels(config.settings.model_name).set(0)
     log = PredictionLog(config.database_url, queue_size=config.log_queue_size)
     log.on_drop = metrics.log_dropped.inc
     log.on_error = metrics.log_errors.inc

@@ -12,6 +12,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -50,6 +51,14 @@ class Metrics:
                 "model_server_reloads",
                 "Model reload attempts by result (success, failure, unchanged) and trigger",
                 ["result", "trigger"],
+            )
+            # The version each live worker serves; "livemax" drops dead workers' values and
+            # reports the highest, so a half-finished rollout shows the newer version.
+            self.model_version = Gauge(
+                "model_server_model_version",
+                "Registered version of the model being served (0 before the first load)",
+                ["model_name"],
+                multiprocess_mode="livemax",
             )
             self.log_dropped = Counter(
                 "model_server_prediction_log_dropped",

@@ -84,8 +84,8 @@ def create_app(config: WebConfig | None = None) -> Flask:
     def health() -> Any:
         return jsonify(status="ok")
 
-    from web.views import compare, models, predict, status
+    from web.views import compare, metrics, models, predict, status
 
-    for module in (predict, compare, models, status):
+    for module in (predict, compare, models, status, metrics):
         app.register_blueprint(module.bp)
     return app

@@ -122,11 +122,17 @@ def mlflow_server(rendered_with_secrets, tmp_path_factory):
             capture_output=True,
             timeout=300,
         )
-        local_args = [a for a in args if not a.startswith(("--host=", "--port=", "--workers="))]
+        local_args = [
+            a
+            for a in args
+            if not a.startswith(("--host=", "--port=", "--workers=", "--expose-prometheus="))
+        ]
+        assert "--expose-prometheus=/tmp/prometheus" in args
         server = _start(
             [
                 str(VENV_BIN / "mlflow"),
                 *local_args,
+                f"--expose-prometheus={tmp / 'prometheus'}",
                 "--host=127.0.0.1",
                 f"--port={port}",
                 "--workers=1",
@@ -193,6 +199,14 @@ def test_basic_auth_is_on_with_the_generated_password(mlflow_server):
     assert requests.get(url, timeout=30).status_code == 401
     assert requests.get(url, auth=("admin", "password1234"), timeout=30).status_code == 401
     assert requests.get(url, auth=mlflow_server["auth"], timeout=30).status_code == 200
+
+
+def test_metrics_answer_prometheus_with_the_client_password(mlflow_server):
+    """--expose-prometheus: /metrics as the monitoring role's scrape job reads it."""
+    requests.get(f"{mlflow_server['url']}/health", timeout=30)
+    answer = requests.get(f"{mlflow_server['url']}/metrics", auth=mlflow_server["auth"], timeout=30)
+    assert answer.status_code == 200
+    assert "mlflow_http_request_total" in answer.text
 
 
 def test_smoke_script_s3_round_trip(mlflow_server):

@@ -26,6 +26,7 @@ APP_TAG = subprocess.run(
     check=True,
 ).stdout.strip()
 APP_IMAGE = f"localhost/house-price-appliance:{APP_TAG}"
+MONITORING_IMAGES = ("prometheus", "grafana", "statsd_exporter")
 
 
 def by_kind(docs, kind):
@@ -46,6 +47,7 @@ def test_every_component_is_rendered(rendered):
         "40-airflow.yaml",
         "50-model-server.yaml",
         "60-web-ui.yaml",
+        "70-monitoring.yaml",
     ]
     deployments = by_kind(rendered.docs, "Deployment")
     assert sorted(deployments) == [
@@ -53,8 +55,11 @@ def test_every_component_is_rendered(rendered):
         "airflow-dag-processor",
         "airflow-scheduler",
         "airflow-triggerer",
+        "grafana",
         "mlflow",
         "model-server",
+        "prometheus",
+        "statsd-exporter",
         "web-ui",
     ]
     assert sorted(by_kind(rendered.docs, "StatefulSet")) == ["postgresql", "seaweedfs"]
@@ -116,6 +121,8 @@ def test_default_nodeports_and_loadbalancers(rendered, rendered_nodeport):
         "mlflow": 30500,
         "model-server": 30800,
         "web-ui": 30501,
+        "prometheus": 30900,
+        "grafana": 30300,
     }
     for render, svc_type in ((rendered, "LoadBalancer"), (rendered_nodeport, "NodePort")):
         services = by_kind(render.docs, "Service")
@@ -129,6 +136,8 @@ def test_default_nodeports_and_loadbalancers(rendered, rendered_nodeport):
                 "mlflow": "192.0.2.242",
                 "model-server": None,
                 "web-ui": "192.0.2.241",
+                "prometheus": None,
+                "grafana": None,
             }
         else:
             assert set(fixed.values()) == {None}
@@ -148,6 +157,7 @@ def test_images_come_from_versions_yml_and_one_app_image(rendered):
         APP_IMAGE,
         "{registry}/{repository}:{tag}".format(**pins["postgres"]),
         "{registry}/{repository}:{tag}".format(**pins["seaweedfs"]),
+        *("{registry}/{repository}:{tag}".format(**pins[key]) for key in MONITORING_IMAGES),
     }
     # Airflow, the task pods, MLflow, the model server and the web UI share one image, so the
     # MLflow client and server are the same package.
@@ -177,7 +187,7 @@ def test_registry_mirror_replaces_every_public_registry_host(tmp_path):
     assert APP_IMAGE in images
     assert images - {APP_IMAGE} == {
         "registry.example.lan:5000/{repository}:{tag}".format(**VERSIONS["images"][key])
-        for key in ("postgres", "seaweedfs")
+        for key in ("postgres", "seaweedfs", *MONITORING_IMAGES)
     }
     assert policy.check_images(docs) == []
     assert policy.check_registry_hosts(docs) == []

@@ -6,8 +6,10 @@ import secrets
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 
+from web import charts, figures
 from web.clients import ServiceUnavailable, probe
 from web.views import config, model_server
+from web.views.metrics import pipeline_registry
 
 bp = Blueprint("status", __name__, url_prefix="/status")
 
@@ -25,9 +27,23 @@ def index():
     return render_template(
         "status/index.html",
         services=services,
+        serving=_draw(figures.serving_charts(settings.model_server_url)),
+        pipeline=_draw(figures.pipeline_charts(pipeline_registry())),
         operator=session.get("operator", False),
         operator_enabled=bool(settings.operator_token),
     )
+
+
+_FORMATS = {
+    "count": lambda v: f"{v:,.0f}",
+    "seconds": lambda v: f"{v * 1000:,.0f} ms" if v < 1 else f"{v:,.1f} s",
+    "statistic": lambda v: f"{v:.3f}",
+    "dollars": charts.dollars,
+}
+
+
+def _draw(found: list[figures.Chart]) -> list[str]:
+    return [charts.bar_chart(rows, title, fmt=_FORMATS[unit]) for title, rows, unit in found]
 
 
 @bp.post("/login")
