@@ -51,7 +51,11 @@ GUARD_TESTS = (
 MODULE_TESTS = {
     "cleaning": ("tests/unit/test_cleaning.py", "tests/unit/test_identity.py"),
     "drift": ("tests/unit/test_drift.py",),
-    "identity": ("tests/unit/test_identity.py", "tests/unit/test_training_and_explain.py"),
+    "identity": (
+        "tests/unit/test_identity.py",
+        "tests/unit/test_cleaning.py",
+        "tests/unit/test_training_and_explain.py",
+    ),
     "promotion": ("tests/unit/test_promotion.py",),
     "training": ("tests/unit/test_training_and_explain.py", "tests/unit/test_leakage.py"),
 }

@@ -142,3 +142,21 @@ def test_a_category_shift_on_a_handful_of_rows_is_not_drift():
     status = report["features"]["status"]
     assert status["statistic"] >= 0.1 and status["p_value"] > 0.05
     assert status["drifted"] is False
+
+
+def test_the_effect_size_thresholds_are_inclusive():
+    """A KS statistic of exactly 0.1 (p ~ 4e-9) drifts: the README says "≥ 0.1"."""
+    report = detect_drift(*frames_differing_in("bed", spread(2000), spread(2000, 0.1)))
+    assert report["features"]["bed"]["statistic"] == 0.1
+    assert report["drifted_features"] == ["bed"]
+
+
+def test_categories_seen_on_one_side_only_are_counted_as_absent_on_the_other():
+    texas = np.full(1000, "Texas", dtype=object)
+    current = np.array([f"Territory {i % 25}" for i in range(1000)], dtype=object)
+    report = detect_drift(*frames_differing_in("state", texas, current))
+    state = report["features"]["state"]
+    assert state["statistic"] == pytest.approx(1.0)  # disjoint: the largest distance there is
+    assert state["drifted"] is True
+    assert len(state["new_categories"]) == 20  # listed up to 20, sorted
+    assert state["new_categories"] == sorted(state["new_categories"])

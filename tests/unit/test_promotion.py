@@ -59,3 +59,9 @@ def test_an_unknown_overlap_is_said_in_the_reason():
 def test_margin_must_be_a_fraction():
     with pytest.raises(ValueError, match="margin"):
         decide({"rmse": 1.0}, None, margin=5, holdout=CLEAN)
+
+
+@pytest.mark.parametrize("margin", [-0.01, 1.0])
+def test_a_margin_outside_zero_to_one_is_refused(margin):
+    with pytest.raises(ValueError, match=r"must lie in \[0, 1\)"):
+        decide({"rmse": 1.0}, None, margin=margin, holdout=CLEAN)

@@ -4,7 +4,7 @@ import pytest
 
 from house_prices.explain import ADDITIVITY_TOLERANCE, PipelineExplainer
 from house_prices.features import FEATURES, feature_summary
-from house_prices.identity import LISTING_ID, shared_listings
+from house_prices.identity import LISTING_ID, in_holdout, shared_listings
 from house_prices.settings import Settings, SettingsError
 from house_prices.training import (
     MODEL_FAMILIES,
@@ -82,6 +82,10 @@ def test_config_is_validated():
         TrainingConfig(family="linear")
     with pytest.raises(ValueError, match="holdout_share"):
         TrainingConfig(holdout_share=0.9)
+    with pytest.raises(ValueError, match="holdout_share"):
+        TrainingConfig(holdout_share=0.04)
+    assert TrainingConfig(holdout_share=0.05).holdout_share == 0.05
+    assert TrainingConfig(holdout_share=0.5).holdout_share == 0.5
     assert TrainingConfig().model_params()["n_estimators"] == 50
     assert TrainingConfig().model_params()["max_depth"] == 10
 
@@ -122,6 +126,45 @@ def test_a_listing_stays_on_its_side_across_retrains(listings):
 def test_too_few_listings_for_a_holdout_is_an_error(listings):
     with pytest.raises(ValueError, match="ingest more batches"):
         split_holdout(listings.head(20), TrainingConfig())
+
+
+@pytest.mark.parametrize(("held_out", "trained_on", "enough"), [(10, 10, True), (9, 30, False)])
+def test_ten_listings_on_each_side_are_the_minimum(listings, held_out, trained_on, enough):
+    held = in_holdout(listings[LISTING_ID], TrainingConfig().holdout_share)
+    rows = pd.concat([listings[held].head(held_out), listings[~held].head(trained_on)])
+    if enough:
+        train, holdout = split_holdout(rows, TrainingConfig())
+        assert (len(train), len(holdout)) == (trained_on, held_out)
+    else:
+        with pytest.raises(ValueError, match="each needs at least 10"):
+            split_holdout(rows, TrainingConfig())
+
+
+class OffBy:
+    """A model whose every prediction misses the truth by ``offset`` dollars."""
+
+    def __init__(self, truth, offset):
+        self.truth, self.offset = truth, offset
+
+    def predict(self, _features):
+        return self.truth + self.offset
+
+
+def test_score_reports_rmse_mae_r2_and_mape_of_the_errors():
+    holdout = pd.DataFrame({name: [1.0, 2.0, 3.0, 4.0] for name in FEATURES})
+    holdout["price"] = [100_000.0, 200_000.0, 300_000.0, 400_000.0]
+    errors = np.array([10_000.0, -10_000.0, 30_000.0, -30_000.0])
+    metrics = score(OffBy(holdout["price"].to_numpy(), errors), holdout)
+    assert metrics["rmse"] == pytest.approx(np.sqrt(500_000_000.0))
+    assert metrics["mae"] == pytest.approx(20_000.0)
+    assert metrics["r2"] == pytest.approx(1 - 2_000_000_000.0 / 50_000_000_000.0)
+    assert metrics["mape"] == pytest.approx((10 + 5 + 10 + 7.5) / 4)
+
+
+def test_r2_of_a_holdout_with_one_price_is_zero():
+    holdout = pd.DataFrame({name: [1.0, 2.0] for name in FEATURES})
+    holdout["price"] = [100_000.0, 100_000.0]
+    assert score(OffBy(holdout["price"].to_numpy(), 5.0), holdout)["r2"] == 0.0
 
 
 def test_the_reported_score_is_on_rows_the_model_never_saw(listings):
