@@ -11,20 +11,13 @@ from typing import Any
 
 from house_prices.features import NUMERIC_FEATURES, STATUSES
 from model_server.openapi_legacy import DIALECT_RULE, legacy_paths, legacy_schemas
+from model_server.openapi_parts import bad_limit_response, json_response, ref
 
 __all__ = ["openapi_document"]
 
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict, description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
 def _error(description: str) -> dict[str, Any]:
-    return _json(_ref("Error"), description)
+    return json_response(ref("Error"), description)
 
 
 def _listing_schema(features: dict[str, Any] | None) -> dict[str, Any]:
@@ -71,7 +64,7 @@ def _schemas(max_batch: int, features: dict[str, Any] | None) -> dict[str, Any]:
     }
     explanation_properties = {
         "request_id": {"type": "string"},
-        "model": _ref("ModelRef"),
+        "model": ref("ModelRef"),
         "prediction": {"type": "number"},
         "base_value": {"type": "number"},
         "contributions": {"type": "array", "items": contribution},
@@ -87,12 +80,12 @@ def _schemas(max_batch: int, features: dict[str, Any] | None) -> dict[str, Any]:
         "PredictRequest": {
             "description": DIALECT_RULE,
             "oneOf": [
-                _ref("FlatListing"),
+                ref("FlatListing"),
                 {
                     "type": "object",
                     "required": ["listing"],
                     "additionalProperties": False,
-                    "properties": {"listing": _ref("Listing")},
+                    "properties": {"listing": ref("Listing")},
                 },
                 {
                     "type": "object",
@@ -103,7 +96,7 @@ def _schemas(max_batch: int, features: dict[str, Any] | None) -> dict[str, Any]:
                             "type": "array",
                             "minItems": 1,
                             "maxItems": max_batch,
-                            "items": _ref("Listing"),
+                            "items": ref("Listing"),
                         }
                     },
                 },
@@ -112,12 +105,12 @@ def _schemas(max_batch: int, features: dict[str, Any] | None) -> dict[str, Any]:
         "ExplainRequest": {
             "description": DIALECT_RULE,
             "oneOf": [
-                _ref("FlatListing"),
+                ref("FlatListing"),
                 {
                     "type": "object",
                     "required": ["listing"],
                     "additionalProperties": False,
-                    "properties": {"listing": _ref("Listing")},
+                    "properties": {"listing": ref("Listing")},
                 },
             ],
         },
@@ -135,8 +128,8 @@ def _schemas(max_batch: int, features: dict[str, Any] | None) -> dict[str, Any]:
             "required": ["request_id", "model", "predictions"],
             "properties": {
                 "request_id": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
-                "model": _ref("ModelRef"),
-                "predictions": {"type": "array", "items": _ref("Prediction")},
+                "model": ref("ModelRef"),
+                "predictions": {"type": "array", "items": ref("Prediction")},
             },
         },
         "Explanation": {
@@ -211,11 +204,11 @@ def openapi_document(max_batch: int, features: dict[str, Any] | None = None) -> 
                 "operationId": "predict",
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": _ref("PredictRequest")}},
+                    "content": {"application/json": {"schema": ref("PredictRequest")}},
                 },
                 "responses": {
-                    "200": _json(
-                        {"anyOf": [_ref("PredictResponse"), _ref("LegacyPrediction")]},
+                    "200": json_response(
+                        {"anyOf": [ref("PredictResponse"), ref("LegacyPrediction")]},
                         "prices from the served model (LegacyPrediction for a flat listing)",
                     ),
                     **invalid, **too_large, **json_only, **not_ready,
@@ -228,11 +221,11 @@ def openapi_document(max_batch: int, features: dict[str, Any] | None = None) -> 
                 "operationId": "explain",
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": _ref("ExplainRequest")}},
+                    "content": {"application/json": {"schema": ref("ExplainRequest")}},
                 },
                 "responses": {
-                    "200": _json(
-                        {"anyOf": [_ref("Explanation"), _ref("LegacyExplanation")]},
+                    "200": json_response(
+                        {"anyOf": [ref("Explanation"), ref("LegacyExplanation")]},
                         "prediction = base_value + contributions (LegacyExplanation for a "
                         "flat listing: price = base_value + sum(shap_values))",
                     ),
@@ -249,7 +242,7 @@ def openapi_document(max_batch: int, features: dict[str, Any] | None = None) -> 
                      "schema": {"type": "string"}},
                 ],
                 "responses": {
-                    "200": _json(_ref("StoredExplanation"), "the stored request explained"),
+                    "200": json_response(ref("StoredExplanation"), "the stored request explained"),
                     "404": _error("no such request id"),
                     "503": _error("the version that made it cannot be loaded now"),
                 },
@@ -264,20 +257,13 @@ def openapi_document(max_batch: int, features: dict[str, Any] | None = None) -> 
                      "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 20}},
                 ],
                 "responses": {
-                    "200": _json(
+                    "200": json_response(
                         {"type": "object", "required": ["predictions"],
                          "properties": {"predictions": {"type": "array",
-                                                        "items": _ref("LoggedPrediction")}}},
+                                                        "items": ref("LoggedPrediction")}}},
                         "logged predictions",
                     ),
-                    "400": {
-                        "description": "invalid limit (JSON), or a request line over 8190 "
-                        "bytes (gunicorn answers that one in HTML)",
-                        "content": {
-                            "application/json": {"schema": _ref("Error")},
-                            "text/html": {"schema": {"type": "string"}},
-                        },
-                    },
+                    "400": bad_limit_response(),
                 },
             }
         },
@@ -287,10 +273,10 @@ def openapi_document(max_batch: int, features: dict[str, Any] | None = None) -> 
                 "operationId": "reload",
                 "security": [{"reloadToken": []}],
                 "responses": {
-                    "200": _json(
+                    "200": json_response(
                         {"type": "object", "required": ["status", "model"],
                          "properties": {"status": {"enum": ["reloaded", "unchanged"]},
-                                        "model": _ref("ModelRef")}},
+                                        "model": ref("ModelRef")}},
                         "the champion is served",
                     ),
                     "401": _error("no bearer token"),
@@ -303,7 +289,7 @@ def openapi_document(max_batch: int, features: dict[str, Any] | None = None) -> 
             "get": {
                 "summary": "Liveness: 200 while the process answers, with or without a model",
                 "operationId": "health",
-                "responses": {"200": _json(_ref("Health"), "the process lives")},
+                "responses": {"200": json_response(ref("Health"), "the process lives")},
             }
         },
         "/ready": {
@@ -311,11 +297,11 @@ def openapi_document(max_batch: int, features: dict[str, Any] | None = None) -> 
                 "summary": "Readiness: a model is loaded",
                 "operationId": "ready",
                 "responses": {
-                    "200": _json(
+                    "200": json_response(
                         {"type": "object", "required": ["status", "model"],
                          "properties": {"status": {"const": "ready"},
-                                        "model": _ref("ModelRef")}}, "ready"),
-                    "503": _json(
+                                        "model": ref("ModelRef")}}, "ready"),
+                    "503": json_response(
                         {"type": "object", "required": ["status", "reason"],
                          "properties": {"status": {"const": "not_ready"},
                                         "reason": {"type": "string"}}}, "no model loaded"),
@@ -327,7 +313,7 @@ def openapi_document(max_batch: int, features: dict[str, Any] | None = None) -> 
                 "summary": "The served model: version, metrics, training data, features",
                 "operationId": "model",
                 "responses": {
-                    "200": _json({"allOf": [_ref("ModelInfo"), _ref("LegacyModelFields")]},
+                    "200": json_response({"allOf": [ref("ModelInfo"), ref("LegacyModelFields")]},
                                  "the served model, in both dialects' fields"),
                     **not_ready,
                 },
@@ -345,7 +331,7 @@ def openapi_document(max_batch: int, features: dict[str, Any] | None = None) -> 
             "get": {
                 "summary": "This document",
                 "operationId": "openapi",
-                "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1 document")},
+                "responses": {"200": json_response({"type": "object"}, "OpenAPI 3.1 document")},
             }
         },
         **legacy_paths(_error("invalid body"), json_only, not_ready),

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from house_prices.features import STATUSES
+from model_server.openapi_parts import bad_limit_response, json_response, ref
 
 __all__ = ["DIALECT_RULE", "legacy_paths", "legacy_schemas"]
 
@@ -19,14 +20,6 @@ DIALECT_RULE = (
     "GET /, /states, /predictions/history, /metrics/summary and POST /batch_predict are the "
     "original's routes; /health and /model carry both dialects' fields."
 )
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict, description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
 def _flat_listing(listing: dict[str, Any]) -> dict[str, Any]:
@@ -227,10 +220,10 @@ def legacy_paths(error: dict, json_only: dict, not_ready: dict) -> dict[str, Any
                 "operationId": "batchPredict",
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": _ref("LegacyBatchRequest")}},
+                    "content": {"application/json": {"schema": ref("LegacyBatchRequest")}},
                 },
                 "responses": {
-                    "200": _json(_ref("LegacyBatchResponse"),
+                    "200": json_response(ref("LegacyBatchResponse"),
                                  "a price or an error per item, in order"),
                     "400": error,
                     "413": {**error, "description": "more listings than MODEL_SERVER_MAX_BATCH,"
@@ -243,14 +236,14 @@ def legacy_paths(error: dict, json_only: dict, not_ready: dict) -> dict[str, Any
             "get": {
                 "summary": "The service and the model it serves (original dialect)",
                 "operationId": "service",
-                "responses": {"200": _json(_ref("Service"), "always, model or not")},
+                "responses": {"200": json_response(ref("Service"), "always, model or not")},
             }
         },
         "/states": {
             "get": {
                 "summary": "Mean training price per state of the served model, dearest first",
                 "operationId": "states",
-                "responses": {"200": _json(_ref("States"), "empty, with a note, when the "
+                "responses": {"200": json_response(ref("States"), "empty, with a note, when the "
                                            "model or its per-state prices are missing")},
             }
         },
@@ -268,15 +261,8 @@ def legacy_paths(error: dict, json_only: dict, not_ready: dict) -> dict[str, Any
                      "pasted into SQL)", "schema": {"type": "string"}},
                 ],
                 "responses": {
-                    "200": _json(_ref("History"), "newest first"),
-                    "400": {
-                        "description": "invalid limit (JSON), or a request line over 8190 "
-                        "bytes (gunicorn answers that one in HTML)",
-                        "content": {
-                            "application/json": {"schema": _ref("Error")},
-                            "text/html": {"schema": {"type": "string"}},
-                        },
-                    },
+                    "200": json_response(ref("History"), "newest first"),
+                    "400": bad_limit_response(),
                 },
             }
         },
@@ -284,7 +270,7 @@ def legacy_paths(error: dict, json_only: dict, not_ready: dict) -> dict[str, Any
             "get": {
                 "summary": "Figures of the last 24 hours of logged predictions",
                 "operationId": "metricsSummary",
-                "responses": {"200": _json(_ref("Summary"), "from the prediction log")},
+                "responses": {"200": json_response(ref("Summary"), "from the prediction log")},
             }
         },
     }  # fmt: skip
