@@ -13,6 +13,16 @@ from tests import servers
 REPO = Path(__file__).resolve().parents[2]
 
 
+#: Interval 0: every call hands out the next batch; prices up 60 % a batch, so the second
+#: batch drifts against the first.
+DRIFTING_BATCHES = {
+    "rows_per_batch": 4000,
+    "batches_per_day": 3,
+    "min_interval_seconds": 0,
+    "drift_price_per_batch": 0.6,
+}
+
+
 @contextlib.contextmanager
 def emulator(workdir: Path, **settings: object):
     """The emulator under gunicorn (one worker: its batch sequence is in-process state)."""

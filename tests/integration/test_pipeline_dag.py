@@ -14,7 +14,7 @@ from house_prices import keys, registry, run_documents
 from house_prices.settings import Settings
 from house_prices.storage import open_store, read_json
 from tests import servers
-from tests.integration.conftest import emulator
+from tests.integration.conftest import DRIFTING_BATCHES, emulator
 
 pytestmark = pytest.mark.integration
 
@@ -46,15 +46,7 @@ def _task_states(output: str) -> set[str]:
 
 @pytest.fixture(scope="module")
 def data_api(tmp_path_factory):
-    # Interval 0: every call hands out the next batch. Strong price drift per batch so the
-    # second batch drifts against the first.
-    with emulator(
-        tmp_path_factory.mktemp("emulator"),
-        rows_per_batch=4000,
-        batches_per_day=3,
-        min_interval_seconds=0,
-        drift_price_per_batch=0.6,
-    ) as url:
+    with emulator(tmp_path_factory.mktemp("emulator"), **DRIFTING_BATCHES) as url:
         yield url
 
 

@@ -12,7 +12,11 @@ import requests
 
 from monitoring import render
 from tests import servers
-from tests.integration.conftest import airflow_env, emulator  # noqa: F401 (fixture)
+from tests.integration.conftest import (  # noqa: F401 (airflow_env is a fixture)
+    DRIFTING_BATCHES,
+    airflow_env,
+    emulator,
+)
 from tests.integration.test_pipeline_dag import run_dag
 from tests.model_server.conftest import LISTING, TOKEN, Gunicorn
 
@@ -25,13 +29,7 @@ def pipeline_env(airflow_env, tmp_path_factory):  # noqa: F811
     """Two DAG runs: batch 1 trains the first champion, batch 2 (prices up 60 %) drifts."""
     # This checkout's code in every subprocess (the venv may hold another checkout's package).
     env = {**airflow_env, "PYTHONPATH": str(REPO)}
-    with emulator(
-        tmp_path_factory.mktemp("emulator"),
-        rows_per_batch=4000,
-        batches_per_day=3,
-        min_interval_seconds=0,
-        drift_price_per_batch=0.6,
-    ) as data_api:
+    with emulator(tmp_path_factory.mktemp("emulator"), **DRIFTING_BATCHES) as data_api:
         run_dag(env, data_api, CONF)
         run_dag(env, data_api, CONF)
     return env
