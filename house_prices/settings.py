@@ -1,4 +1,5 @@
-"""Typed settings read from environment variables: the one place that reads ``os.environ``.
+"""Typed settings of the pipeline read from environment variables (retention keeps its own:
+``house_prices.retention.RetentionSettings``).
 
 Each setting is a field of :class:`Settings` (its default) with one environment variable
 (``ENVIRONMENT``); ``Settings.from_env()`` validates them all and raises ``SettingsError``
