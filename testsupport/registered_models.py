@@ -1,25 +1,17 @@
-"""Start a real MLflow server and register house-price versions through the pipeline's steps.
+"""House-price versions registered in a real MLflow server through the pipeline's steps.
 
-Shared by the model-server tests and the benchmark. Everything listens on loopback, on ports
-the OS hands out.
+Shared by the model-server and web tests and the benchmarks.
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Callable
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import requests
 
-from house_prices import keys
+from house_prices import keys, registry
 from house_prices import pipeline as steps
 from house_prices.settings import Settings
 from house_prices.storage import open_store, write_parquet
@@ -28,66 +20,19 @@ from house_prices.training import TrainingConfig
 STATES = ("Texas", "Ohio", "Puerto Rico")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+@dataclass
+class MlflowServer:
+    """An MLflow server with ``versions`` of ``settings.model_name`` registered."""
 
+    url: str
+    settings: Settings
+    versions: list[str]
 
-def wait_http(url: str, timeout: float, process: subprocess.Popen | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}")
-        try:
-            if requests.get(url, timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
-    raise TimeoutError(f"{url} not healthy after {timeout} s")
-
-
-def start_mlflow(workdir: Path, port: int | None = None) -> tuple[subprocess.Popen, str]:
-    """``mlflow server`` on SQLite + a local artifact directory; returns (process, url)."""
-    port = port or free_port()
-    workdir.mkdir(parents=True, exist_ok=True)
-    command = [
-        str(Path(sys.executable).parent / "mlflow"), "server",
-        "--backend-store-uri", f"sqlite:///{workdir}/mlflow.db",
-        "--artifacts-destination", str(workdir / "artifacts"),
-        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-    ]  # fmt: skip
-    log = (workdir / "mlflow.log").open("ab")
-    env = {
-        **os.environ,
-        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
-        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
-    }  # no idle job workers (2 GB)
-    process = subprocess.Popen(
-        command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(f"{url}/health", 90, process)
-    except Exception:
-        stop_process(process)
-        raise
-    return process, url
-
-
-def stop_process(process: subprocess.Popen, timeout: float = 20) -> None:
-    """SIGTERM the process group the process leads (it was started in a new session)."""
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(10)
-    except ProcessLookupError:
-        pass
+    def set_champion(self, version: str) -> None:
+        client = registry.connect(self.url)
+        client.set_registered_model_alias(
+            self.settings.model_name, registry.CHAMPION_ALIAS, version
+        )
 
 
 def raw_batch(rows: int, seed: int, shift: float = 1.0) -> pd.DataFrame:

@@ -2,61 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
+from testsupport.ansible import run_playbook
+
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE_INVENTORY = Path(__file__).parent / "fixtures" / "inventory"
 VENV_BIN = Path(sys.executable).parent
-
-
-def ansible_env() -> dict[str, str]:
-    """Environment for ansible-playbook runs: this checkout's roles, no user config."""
-    env = dict(os.environ)
-    env.update(
-        {
-            "ANSIBLE_ROLES_PATH": str(REPO / "roles"),
-            "ANSIBLE_NOCOLOR": "1",
-            "ANSIBLE_FORCE_COLOR": "0",
-            "ANSIBLE_RETRY_FILES_ENABLED": "0",
-            "ANSIBLE_LOCALHOST_WARNING": "0",
-            "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
-        }
-    )
-    return env
-
-
-def run_playbook(playbook: str, inventory: Path, *args: str, check: bool = True):
-    """Run playbooks/<playbook> and return the CompletedProcess (stdout and stderr merged)."""
-    cmd = [
-        str(VENV_BIN / "ansible-playbook"),
-        "-i",
-        str(inventory),
-        str(REPO / "playbooks" / playbook),
-        *args,
-    ]
-    proc = subprocess.run(
-        cmd, env=ansible_env(), cwd=REPO, capture_output=True, text=True, timeout=600
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} failed:\n{proc.stdout[-6000:]}\n{proc.stderr}")
-    return proc
-
-
-def recap(output: str) -> dict[str, int]:
-    """Sum the counters of the PLAY RECAP lines of an ansible-playbook run."""
-    totals: dict[str, int] = {}
-    for line in output.split("PLAY RECAP", 1)[-1].splitlines():
-        for key, value in re.findall(r"(\w+)=(\d+)", line):
-            totals[key] = totals.get(key, 0) + int(value)
-    return totals
 
 
 def copy_inventory(dest: Path, source: Path = FIXTURE_INVENTORY) -> Path:

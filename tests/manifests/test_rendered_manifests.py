@@ -169,7 +169,9 @@ def test_images_come_from_versions_yml_and_one_app_image(rendered):
 
 
 def test_registry_mirror_replaces_every_public_registry_host(tmp_path):
-    from .conftest import copy_inventory, load_rendered, run_playbook
+    from testsupport.ansible import run_playbook
+
+    from .conftest import copy_inventory, load_rendered
 
     inventory = copy_inventory(tmp_path / "inventory")
     out = tmp_path / "out"

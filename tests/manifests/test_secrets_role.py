@@ -11,7 +11,9 @@ import pytest
 import yaml
 from cryptography.fernet import Fernet
 
-from .conftest import REPO, VENV_BIN, ansible_env, copy_inventory, recap, run_playbook
+from testsupport.ansible import ansible_env, recap, run_playbook
+
+from .conftest import REPO, VENV_BIN, copy_inventory
 
 SPEC = yaml.safe_load((REPO / "roles/platform_secrets/vars/main.yml").read_text())[
     "platform_secrets_spec"

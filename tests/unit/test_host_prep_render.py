@@ -6,16 +6,15 @@ net.ipv6 line makes `sysctl -p` fail for the whole file.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
+from testsupport.ansible import ansible_playbook
+
 ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 
 
 def _render_sysctl(tmp_path: Path, has_ipv6: bool) -> str:
@@ -41,20 +40,11 @@ def _render_sysctl(tmp_path: Path, has_ipv6: bool) -> str:
             """
         )
     )
-    env = dict(os.environ, ANSIBLE_LOCALHOST_WARNING="false")
-    result = subprocess.run(
-        [
-            str(BIN / "ansible-playbook"),
-            *("-i", "localhost,", str(playbook)),
-            *("-e", f"ansible_python_interpreter={sys.executable}"),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+    ansible_playbook(
+        playbook,
+        *("-i", "localhost,", "-e", f"ansible_python_interpreter={sys.executable}"),
         timeout=120,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
     return out.read_text()
 
 

@@ -8,8 +8,6 @@ others, and agents joining the first server's address.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -17,8 +15,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from testsupport.ansible import ansible_playbook
+
 ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 
 
 def _render(tmp_path: Path, servers: int, agents: int, extra: str = "") -> dict[str, dict]:
@@ -67,20 +66,7 @@ def _render(tmp_path: Path, servers: int, agents: int, extra: str = "") -> dict[
             """
         )
     )
-    env = dict(
-        os.environ,
-        ANSIBLE_LOCALHOST_WARNING="false",
-        PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-    )
-    result = subprocess.run(
-        [str(BIN / "ansible-playbook"), "-i", str(inventory), str(playbook)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    ansible_playbook(playbook, "-i", str(inventory), timeout=300)
     return {path.stem: yaml.safe_load(path.read_text()) for path in out.glob("*.yaml")}
 
 

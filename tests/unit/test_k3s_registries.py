@@ -6,7 +6,6 @@ The role's real task file runs against a temporary config directory on this mach
 from __future__ import annotations
 
 import json
-import os
 import stat
 import subprocess
 import sys
@@ -15,8 +14,9 @@ from pathlib import Path
 
 import yaml
 
+from testsupport.ansible import ansible_playbook
+
 ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 MIRRORS = {
     "mirrors": {
         "docker.io": {"endpoint": ["https://mirror.example.lan:5000"]},
@@ -47,14 +47,8 @@ def _apply(tmp_path: Path, registries: dict) -> subprocess.CompletedProcess:
         "k3s_common_config_dir": str(tmp_path),
         "k3s_registries": registries,
     }
-    env = dict(os.environ, ANSIBLE_ROLES_PATH=str(ROOT / "roles"), ANSIBLE_LOCALHOST_WARNING="0")
-    return subprocess.run(
-        [str(BIN / "ansible-playbook"), "-i", "localhost,", str(playbook), "-e", json.dumps(extra)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
+    return ansible_playbook(
+        playbook, "-i", "localhost,", "-e", json.dumps(extra), check=False, timeout=120
     )
 
 

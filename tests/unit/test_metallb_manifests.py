@@ -8,7 +8,6 @@ and validated against the Kubernetes 1.33 schemas with kubernetes-validate.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -16,6 +15,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from testsupport.ansible import ansible_playbook
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -46,29 +47,12 @@ def render(tmp_path: Path, *inventories: Path, **extra) -> Path:
         "ansible_python_interpreter": sys.executable,
         **extra,
     }
-    env = dict(
-        os.environ,
-        ANSIBLE_ROLES_PATH=str(ROOT / "roles"),
-        ANSIBLE_LOCALHOST_WARNING="false",
-        PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-    )
-    result = subprocess.run(
-        [
-            str(BIN / "ansible-playbook"),
-            *(arg for inventory in inventories for arg in ("-i", str(inventory))),
-            "-i",
-            "localhost,",
-            str(playbook),
-            "-e",
-            json.dumps(extra_vars),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+    ansible_playbook(
+        playbook,
+        *(arg for inventory in inventories for arg in ("-i", str(inventory))),
+        *("-i", "localhost,", "-e", json.dumps(extra_vars)),
         timeout=300,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
     return out
 
 
