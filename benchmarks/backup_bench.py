@@ -30,7 +30,8 @@ sys.path.insert(0, str(REPO / "embedded"))
 
 import backup  # noqa: E402  (embedded/backup.py)
 
-from tests import servers  # noqa: E402
+from testsupport import servers  # noqa: E402
+from testsupport.servers import one_batch_a_day  # noqa: E402
 
 GROUP, DAY, MODEL = 5, "Tuesday", "house-price"
 
@@ -129,17 +130,9 @@ def main() -> None:
         (state / "model_server").mkdir(parents=True)
         (state / "secrets.env").write_text("WEB_SECRET_KEY=benchmark\n")
         (state / "secrets.env").chmod(0o600)
-        port = servers.free_port()
-        emulator_env = {
-            "DATA_API_EMULATOR_ROWS_PER_BATCH": str(args.rows),
-            "DATA_API_EMULATOR_BATCHES_PER_DAY": "1",
-            "DATA_API_EMULATOR_MIN_INTERVAL_SECONDS": "3600",
-        }
-        command = servers.gunicorn_command("data_api_emulator.app:create_app()", port, timeout=300)
-        data_api = f"http://127.0.0.1:{port}"
         with (
             servers.mlflow_server(state / "mlflow") as mlflow_url,
-            servers.serve(command, f"{data_api}/health", work / "emulator.log", emulator_env),
+            servers.emulator(work, timeout=300, **one_batch_a_day(args.rows)) as data_api,
         ):
             requests.get(f"{data_api}/health", timeout=30).raise_for_status()
             print("building the state: one pipeline run, versions, Airflow runs, predictions")

@@ -18,21 +18,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.model_server_bench import start, worker_rss_mb  # noqa: E402
-from house_prices.settings import Settings  # noqa: E402
-from tests.model_server.mlflow_support import (  # noqa: E402
-    free_port,
-    register_versions,
-    start_mlflow,
-    stop_process,
-    wait_http,
-)
+from benchmarks.model_server_bench import worker_rss_mb  # noqa: E402
+from testsupport.served_champion import served_champion  # noqa: E402
 
 BIN = Path(sys.executable).parent
 LOCUSTFILE = REPO / "benchmarks" / "locustfile_legacy.py"
@@ -88,47 +80,22 @@ def main() -> int:
 
     os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
     workdir = Path(tempfile.mkdtemp(prefix="legacy-dialect-load-"))
-    processes: list[subprocess.Popen] = []
+    champion = served_champion(
+        workdir, args.rows, emulator_batch, server_env={"MODEL_SERVER_LOG_LEVEL": "warning"}
+    )
     try:
-        mlflow_process, mlflow_url = start_mlflow(workdir / "mlflow")
-        processes.append(mlflow_process)
-        settings = Settings(storage_root=workdir / "objects", mlflow_tracking_uri=mlflow_url)
-        began = time.perf_counter()
-        register_versions(
-            settings, count=1, rows=args.rows, make_batch=emulator_batch,
-            params={"n_estimators": 50, "max_depth": 10},
-        )  # fmt: skip
-        print(f"registered RandomForest(50, depth 10) on {args.rows} emulator rows "
-              f"in {time.perf_counter() - began:.0f} s", flush=True)  # fmt: skip
+        with champion as (_, server):
+            port = server.port
+            print(f"gunicorn ready on 127.0.0.1:{port}; Locust: {args.users} users, "
+                  f"{args.seconds} s", flush=True)  # fmt: skip
 
-        port = free_port()
-        (workdir / "server").mkdir()
-        server = start(
-            [str(BIN / "gunicorn"), "-c", "python:model_server.gunicorn_conf",
-             "model_server.wsgi:app"],
-            {
-                "PYTHONPATH": str(REPO),
-                "MLFLOW_TRACKING_URI": mlflow_url,
-                "MODEL_SERVER_BIND": f"127.0.0.1:{port}",
-                "MODEL_SERVER_STATE_DIR": str(workdir / "server"),
-                "MODEL_SERVER_LOG_LEVEL": "warning",
-            },
-            workdir / "server" / "gunicorn.log",
-        )  # fmt: skip
-        processes.append(server)
-        wait_http(f"http://127.0.0.1:{port}/ready", 180, server)
-        print(f"gunicorn ready on 127.0.0.1:{port}; Locust: {args.users} users, "
-              f"{args.seconds} s", flush=True)  # fmt: skip
-
-        code, stats = run_locust(f"http://127.0.0.1:{port}", args.users, args.seconds, workdir)
-        rss = worker_rss_mb(server.pid)
-        failures_csv = workdir / "locust_failures.csv"
-        failures = failures_csv.read_text() if failures_csv.exists() else ""
-        log = (workdir / "server" / "gunicorn.log").read_text(errors="replace")
-        table, requests, failed = summary_table(stats)
+            code, stats = run_locust(f"http://127.0.0.1:{port}", args.users, args.seconds, workdir)
+            rss = worker_rss_mb(server.pid)
+            failures_csv = workdir / "locust_failures.csv"
+            failures = failures_csv.read_text() if failures_csv.exists() else ""
+            log = server.log()
+            table, requests, failed = summary_table(stats)
     finally:
-        for process in reversed(processes):
-            stop_process(process)
         shutil.rmtree(workdir, ignore_errors=True)
 
     print(f"\nLocust {args.users} users, {args.seconds} s, against gunicorn 2 workers x 4 threads "

@@ -12,6 +12,7 @@ Prints a table (req/s, p50/p95/p99 ms, errors, worker RSS) and the targets' verd
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -29,15 +30,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from house_prices.features import FEATURES  # noqa: E402
-from house_prices.settings import Settings  # noqa: E402
-from tests.model_server.conftest import LISTING  # noqa: E402
-from tests.model_server.mlflow_support import (  # noqa: E402
-    free_port,
-    register_versions,
-    start_mlflow,
-    stop_process,
-    wait_http,
-)
+from testsupport.model_server import LISTING  # noqa: E402
+from testsupport.served_champion import served_champion  # noqa: E402
+from testsupport.servers import free_port, start, stop_process, wait_http  # noqa: E402
 
 COLUMNS = list(FEATURES)
 BIN = Path(sys.executable).parent
@@ -102,17 +97,6 @@ def worker_rss_mb(master_pid: int) -> list[float]:
     return sorted(child.memory_info().rss / 1e6 for child in children)
 
 
-def start(command: list[str], env: dict, log: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        command,
-        env={**os.environ, **env},
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        cwd=log.parent,
-    )
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="per measurement")
@@ -124,43 +108,24 @@ def main() -> int:
     os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
     workdir = Path(tempfile.mkdtemp(prefix="model-server-bench-"))
     processes: list[subprocess.Popen] = []
+    stack = contextlib.ExitStack()
     try:
-        mlflow_process, mlflow_url = start_mlflow(workdir / "mlflow")
-        processes.append(mlflow_process)
-        settings = Settings(storage_root=workdir / "objects", mlflow_tracking_uri=mlflow_url)
-        began = time.perf_counter()
-        register_versions(
-            settings, count=1, rows=args.rows, params={"n_estimators": 50, "max_depth": 10}
+        champion = served_champion(
+            workdir, args.rows, server_env={"MODEL_SERVER_LOG_LEVEL": "warning"}
         )
-        print(f"registered RandomForest(50, depth 10) on {args.rows} rows "
-              f"in {time.perf_counter() - began:.0f} s", flush=True)  # fmt: skip
-
-        ours_port, mlflow_serve_port = free_port(), free_port()
-        (workdir / "ours").mkdir()
-        ours = start(
-            [str(BIN / "gunicorn"), "-c", "python:model_server.gunicorn_conf",
-             "model_server.wsgi:app"],
-            {
-                "PYTHONPATH": str(REPO),
-                "MLFLOW_TRACKING_URI": mlflow_url,
-                "MODEL_SERVER_BIND": f"127.0.0.1:{ours_port}",
-                "MODEL_SERVER_STATE_DIR": str(workdir / "ours"),
-                "MODEL_SERVER_LOG_LEVEL": "warning",
-            },
-            workdir / "ours" / "gunicorn.log",
-        )  # fmt: skip
-        processes.append(ours)
+        mlflow_url, ours = stack.enter_context(champion)
+        ours_port, mlflow_serve_port = ours.port, free_port()
         (workdir / "mlflow-serve").mkdir()
         theirs = start(
             [str(BIN / "mlflow"), "models", "serve", "-m", "models:/house-price@champion",
              "--env-manager", "local", "-w", "2", "-h", "127.0.0.1",
              "-p", str(mlflow_serve_port)],
+            workdir / "mlflow-serve" / "serve.log",
             # mlflow execs `uvicorn` by name: the venv's bin must be on PATH.
             {"MLFLOW_TRACKING_URI": mlflow_url, "PATH": f"{BIN}:{os.environ['PATH']}"},
-            workdir / "mlflow-serve" / "serve.log",
+            cwd=workdir / "mlflow-serve",
         )  # fmt: skip
         processes.append(theirs)
-        wait_http(f"http://127.0.0.1:{ours_port}/ready", 180, ours)
         wait_http(f"http://127.0.0.1:{mlflow_serve_port}/health", 180, theirs)
         idle = {"ours": worker_rss_mb(ours.pid), "mlflow": worker_rss_mb(theirs.pid)}
 
@@ -195,6 +160,7 @@ def main() -> int:
     finally:
         for process in reversed(processes):
             stop_process(process)
+        stack.close()
         shutil.rmtree(workdir, ignore_errors=True)
 
     def best(name: str) -> dict:

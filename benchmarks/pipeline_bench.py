@@ -31,7 +31,8 @@ import requests
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests import servers  # noqa: E402
+from testsupport import servers  # noqa: E402
+from testsupport.servers import one_batch_a_day  # noqa: E402
 
 GROUP, DAY = 5, "Tuesday"
 STEPS = ("ingest", "clean", "check_drift", "decide", "train", "promote")
@@ -120,17 +121,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        port = servers.free_port()
-        emulator_env = {
-            "DATA_API_EMULATOR_ROWS_PER_BATCH": str(args.rows),
-            "DATA_API_EMULATOR_BATCHES_PER_DAY": "1",
-            "DATA_API_EMULATOR_MIN_INTERVAL_SECONDS": "3600",
-        }
-        command = servers.gunicorn_command("data_api_emulator.app:create_app()", port, timeout=300)
-        data_api = f"http://127.0.0.1:{port}"
         with (
             servers.mlflow_server(work / "mlflow") as mlflow_url,
-            servers.serve(command, f"{data_api}/health", work / "emulator.log", emulator_env),
+            servers.emulator(work, timeout=300, **one_batch_a_day(args.rows)) as data_api,
         ):
             base = {
                 **os.environ,

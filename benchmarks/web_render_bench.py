@@ -21,10 +21,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from house_prices.settings import Settings  # noqa: E402
-from tests.model_server.conftest import TOKEN, Gunicorn  # noqa: E402
-from tests.model_server.mlflow_support import register_versions, start_mlflow, stop_process  # noqa: E402
-from tests.web.test_routes import HOUSE  # noqa: E402
+from testsupport.model_server import HOUSE, TOKEN  # noqa: E402
+from testsupport.served_champion import served_champion  # noqa: E402
 from web import create_app  # noqa: E402
 from web.config import WebConfig  # noqa: E402
 
@@ -34,38 +32,27 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
     os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        mlflow, url = start_mlflow(work / "mlflow")
-        server = None
-        try:
-            settings = Settings(storage_root=work / "objects", mlflow_tracking_uri=url)
-            register_versions(
-                settings, count=1, rows=20_000, params={"n_estimators": 50, "max_depth": 10}
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        served_champion(Path(tmp), rows=20_000) as (url, server),
+    ):
+        app = create_app(
+            WebConfig(
+                model_server_url=server.url,
+                mlflow_url=url,
+                reload_token=TOKEN,
+                secret_key="bench",
             )
-            server = Gunicorn(work / "model-server", {"MLFLOW_TRACKING_URI": url})
-            server.wait_ready()
-            app = create_app(
-                WebConfig(
-                    model_server_url=server.url,
-                    mlflow_url=url,
-                    reload_token=TOKEN,
-                    secret_key="bench",
-                )
-            )
-            client = app.test_client()
-            page = client.get("/").get_data(as_text=True)
-            token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-            timings = []
-            for _ in range(args.requests):
-                start = time.perf_counter()
-                response = client.post("/", data={**HOUSE, "csrf_token": token})
-                timings.append((time.perf_counter() - start) * 1000)
-                assert response.status_code == 200, response.get_data(as_text=True)[:500]
-        finally:
-            if server is not None:
-                server.terminate()
-            stop_process(mlflow)
+        )
+        client = app.test_client()
+        page = client.get("/").get_data(as_text=True)
+        token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        timings = []
+        for _ in range(args.requests):
+            start = time.perf_counter()
+            response = client.post("/", data={**HOUSE, "csrf_token": token})
+            timings.append((time.perf_counter() - start) * 1000)
+            assert response.status_code == 200, response.get_data(as_text=True)[:500]
     timings.sort()
     p95 = timings[int(0.95 * len(timings)) - 1]
     print(

@@ -44,9 +44,7 @@ def ansible_playbook(
 
 def run_playbook(playbook: str, inventory: Path, *args: str, check: bool = True):
     """Run playbooks/<playbook> and return the CompletedProcess (stdout and stderr separate)."""
-    return ansible_playbook(
-        REPO / "playbooks" / playbook, "-i", str(inventory), *args, check=check
-    )
+    return ansible_playbook(REPO / "playbooks" / playbook, "-i", str(inventory), *args, check=check)
 
 
 def recap(output: str) -> dict[str, int]:

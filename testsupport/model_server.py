@@ -19,6 +19,17 @@ LISTING = {
     "state": "Texas",
     "status": "for_sale",
 }
+#: The web form's fields for the same house, as text.
+HOUSE = {
+    "bed": "3",
+    "bath": "2",
+    "house_size": "1850",
+    "acre_lot": "0.25",
+    "state": "Texas",
+    "status": "for_sale",
+    "city": "Austin",
+    "zip_code": "78701",
+}
 
 
 class Gunicorn:

@@ -29,6 +29,11 @@ DRIFTING_BATCHES = {
 }
 
 
+def one_batch_a_day(rows: int) -> dict[str, int]:
+    """Emulator settings for the benchmarks: one batch of ``rows`` a day, no early next batch."""
+    return {"rows_per_batch": rows, "batches_per_day": 1, "min_interval_seconds": 3600}
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -39,7 +39,7 @@ import yaml
 
 from tests.manifests.conftest import REPO, _render
 from tests.manifests.test_postgres_bootstrap import _as_postgres, _bootstrap, _pg_bin, initdb
-from tests.servers import BIN
+from testsupport.servers import BIN
 
 ULIMITS = ["--ulimit=nofile=20000:20000", "--ulimit=nproc=32768:32768"]
 DATA_API_URL = "http://data-api:8900"

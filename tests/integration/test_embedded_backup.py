@@ -28,7 +28,7 @@ from mlflow.tracking import MlflowClient
 
 from house_prices import registry
 from model_server import predictions_log
-from tests import servers
+from testsupport import servers
 
 pytestmark = pytest.mark.integration
 

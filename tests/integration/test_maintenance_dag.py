@@ -11,8 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from model_server import predictions_log
-from tests import servers
-from tests.integration.conftest import REPO
+from testsupport import servers
+from testsupport.airflow import REPO
 
 pytestmark = pytest.mark.integration
 

@@ -3,45 +3,16 @@ S3-compatible server (moto) and the data API emulator under gunicorn."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-
 import pytest
 from mlflow.tracking import MlflowClient
 
 from house_prices import keys, registry, run_documents
 from house_prices.settings import Settings
 from house_prices.storage import open_store, read_json
-from tests import servers
-from tests.integration.conftest import DRIFTING_BATCHES, emulator
+from testsupport.airflow import run_dag
+from testsupport.servers import DRIFTING_BATCHES, emulator
 
 pytestmark = pytest.mark.integration
-
-DAG_ID = "house_price_pipeline"
-
-
-def run_dag(env: dict[str, str], data_api: str, conf: dict) -> str:
-    result = subprocess.run(
-        [str(servers.BIN / "airflow"), "dags", "test", DAG_ID, "-c", json.dumps(conf)],
-        env={**os.environ, **env, "DATA_API_URL": data_api},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-5000:]
-    assert "failed" not in _task_states(output), output[-5000:]
-    return output
-
-
-def _task_states(output: str) -> set[str]:
-    return {
-        line.split("state=")[1].split()[0].strip(",")
-        for line in output.splitlines()
-        if "Marking task as" in line and "state=" in line
-    }
 
 
 @pytest.fixture(scope="module")

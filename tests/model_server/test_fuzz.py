@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.model_server.conftest import TOKEN
+from testsupport.model_server import TOKEN
 
 pytestmark = pytest.mark.integration
 

@@ -13,8 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.model_server.conftest import LISTING, TOKEN, post, wait_for
-from tests.model_server.mlflow_support import free_port
+from tests.model_server.conftest import post
+from testsupport.model_server import LISTING, TOKEN
+from testsupport.servers import free_port, wait_for
 
 pytestmark = pytest.mark.integration
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

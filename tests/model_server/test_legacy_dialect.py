@@ -20,7 +20,8 @@ from house_prices.explain import ADDITIVITY_TOLERANCE, PipelineExplainer
 from house_prices.features import FEATURES, NUMERIC_FEATURES
 from house_prices.storage import open_store, read_parquet
 from model_server.scoring import listings_frame
-from tests.model_server.conftest import LISTING, wait_for
+from testsupport.model_server import LISTING
+from testsupport.servers import wait_for
 
 pytestmark = pytest.mark.integration
 

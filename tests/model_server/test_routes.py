@@ -10,8 +10,8 @@ import pytest
 from house_prices.explain import ADDITIVITY_TOLERANCE
 from house_prices.features import FEATURES
 from model_server.scoring import listings_frame
-from tests.model_server.conftest import LISTING, TOKEN
-from tests.model_server.mlflow_support import free_port
+from testsupport.model_server import LISTING, TOKEN
+from testsupport.servers import free_port
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 

@@ -11,21 +11,17 @@ import pytest
 import requests
 
 from monitoring import render
-from tests import servers
-from tests.integration.conftest import (  # noqa: F401 (airflow_env is a fixture)
-    DRIFTING_BATCHES,
-    airflow_env,
-    emulator,
-)
-from tests.integration.test_pipeline_dag import run_dag
-from tests.model_server.conftest import LISTING, TOKEN, Gunicorn
+from testsupport import servers
+from testsupport.airflow import run_dag
+from testsupport.model_server import LISTING, TOKEN, Gunicorn
+from testsupport.servers import DRIFTING_BATCHES, emulator
 
 CONF = {"group_number": 3, "day": "Wednesday"}
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def pipeline_env(airflow_env, tmp_path_factory):  # noqa: F811
+def pipeline_env(airflow_env, tmp_path_factory):
     """Two DAG runs: batch 1 trains the first champion, batch 2 (prices up 60 %) drifts."""
     # This checkout's code in every subprocess (the venv may hold another checkout's package).
     env = {**airflow_env, "PYTHONPATH": str(REPO)}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.model_server.conftest import TOKEN, Gunicorn, mlflow_server  # noqa: F401 (fixture)
-from tests.servers import free_port
+from testsupport.model_server import TOKEN, Gunicorn
+from testsupport.servers import free_port
 from web import create_app
 from web.config import WebConfig
 
@@ -13,7 +13,7 @@ OPERATOR = "operator-token-for-tests"
 
 
 @pytest.fixture(scope="module")
-def model_server_url(mlflow_server, tmp_path_factory):  # noqa: F811
+def model_server_url(mlflow_server, tmp_path_factory):
     server = Gunicorn(
         tmp_path_factory.mktemp("web-model-server"), {"MLFLOW_TRACKING_URI": mlflow_server.url}
     )
@@ -38,7 +38,7 @@ def web_config(model_server_url: str, mlflow_url: str, **overrides) -> WebConfig
 
 
 @pytest.fixture(scope="module")
-def app(model_server_url, mlflow_server):  # noqa: F811
+def app(model_server_url, mlflow_server):
     return create_app(web_config(model_server_url, mlflow_server.url))
 
 

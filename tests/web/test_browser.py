@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests import servers
-from tests.model_server.conftest import TOKEN
 from tests.web.conftest import OPERATOR
+from testsupport import servers
+from testsupport.model_server import TOKEN
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 

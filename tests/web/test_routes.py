@@ -6,22 +6,12 @@ import re
 
 import pytest
 
-from tests.servers import free_port
 from tests.web.conftest import OPERATOR, web_config
+from testsupport.model_server import HOUSE
+from testsupport.servers import free_port
 from web import create_app
 
 pytestmark = pytest.mark.integration
-
-HOUSE = {
-    "bed": "3",
-    "bath": "2",
-    "house_size": "1850",
-    "acre_lot": "0.25",
-    "state": "Texas",
-    "status": "for_sale",
-    "city": "Austin",
-    "zip_code": "78701",
-}
 
 
 def csrf(client, path="/"):

@@ -8,7 +8,7 @@ import re
 import pytest
 import requests
 
-from tests.model_server.conftest import LISTING as LISTING_OK
+from testsupport.model_server import LISTING as LISTING_OK
 from web.figures import quantile
 
 
