@@ -39,25 +39,25 @@ REPO = Path(__file__).resolve().parents[1]
 #: The ``operators`` set runs only its module's own tests (``MODULE_TESTS``): a lower bound
 #: on what the whole list would catch, at a fraction of the time.
 GUARD_TESTS = (
-    "tests/unit/test_cleaning.py",
-    "tests/unit/test_drift.py",
-    "tests/unit/test_identity.py",
-    "tests/unit/test_promotion.py",
-    "tests/unit/test_training_and_explain.py",
-    "tests/unit/test_leakage.py",
+    "tests/library/test_cleaning.py",
+    "tests/library/test_drift.py",
+    "tests/library/test_identity.py",
+    "tests/library/test_promotion.py",
+    "tests/library/test_training_and_explain.py",
+    "tests/library/test_leakage.py",
 )
 
 
 MODULE_TESTS = {
-    "cleaning": ("tests/unit/test_cleaning.py", "tests/unit/test_identity.py"),
-    "drift": ("tests/unit/test_drift.py",),
+    "cleaning": ("tests/library/test_cleaning.py", "tests/library/test_identity.py"),
+    "drift": ("tests/library/test_drift.py",),
     "identity": (
-        "tests/unit/test_identity.py",
-        "tests/unit/test_cleaning.py",
-        "tests/unit/test_training_and_explain.py",
+        "tests/library/test_identity.py",
+        "tests/library/test_cleaning.py",
+        "tests/library/test_training_and_explain.py",
     ),
-    "promotion": ("tests/unit/test_promotion.py",),
-    "training": ("tests/unit/test_training_and_explain.py", "tests/unit/test_leakage.py"),
+    "promotion": ("tests/library/test_promotion.py",),
+    "training": ("tests/library/test_training_and_explain.py", "tests/library/test_leakage.py"),
 }
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.unit.test_metallb_manifests import render as render_metallb_role
+from tests.roles.test_metallb_manifests import render as render_metallb_role
 
 from . import policy
 from .conftest import REPO

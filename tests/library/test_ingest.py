@@ -12,7 +12,7 @@ import pytest
 from house_prices import keys
 from house_prices.ingest import DataApiClient, DataApiError, DataExhausted, ingest_batch
 from house_prices.storage import LocalStore, read_parquet
-from tests.unit.test_schema import RECORD
+from tests.library.test_schema import RECORD
 
 
 class FakeDataApi(BaseHTTPRequestHandler):
