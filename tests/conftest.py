@@ -15,6 +15,20 @@ from testsupport.registered_models import MlflowServer, register_versions
 
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
+#: pytest-timeout budgets, in seconds, above pyproject's global one: a Molecule test waits for
+#: its scenario (three at a time, each up to 45 min), the first image test may build the image
+#: (up to 60 min).
+TIMEOUT_BY_MARKER = {"molecule": 2 * 2700 + 600, "image": 3600 + 1200}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        budgets = [
+            TIMEOUT_BY_MARKER[m.name] for m in item.iter_markers() if m.name in TIMEOUT_BY_MARKER
+        ]
+        if budgets and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(max(budgets)))
+
 
 @pytest.fixture(scope="session")
 def mlflow_url(tmp_path_factory):

@@ -41,6 +41,7 @@ def test_same_major_is_accepted():
         server.shutdown()
 
 
+@pytest.mark.integration
 def test_real_server_matches_the_client(mlflow_url):
     assert check_server_version(mlflow_url) == mlflow.__version__
 

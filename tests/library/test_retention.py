@@ -20,7 +20,8 @@ NOW = datetime.now(UTC)
 LATER = NOW + timedelta(days=60)  # everything written now is 60 days old then
 
 
-@pytest.fixture(params=["local", "s3"])
+# The S3 variant talks to the session's moto server.
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.integration)])
 def store(request, tmp_path):
     if request.param == "local":
         return LocalStore(tmp_path / "objects")
@@ -157,6 +158,7 @@ def test_prediction_log_rows_older_than_the_limit_are_deleted(tmp_path):
     )
 
 
+@pytest.mark.integration
 def test_only_old_rejected_versions_are_removed(mlflow_url):
     client = MlflowClient(mlflow_url)
     name = f"retention-{os.urandom(3).hex()}"

@@ -14,7 +14,8 @@ from house_prices.storage import (
 )
 
 
-@pytest.fixture(params=["local", "s3"])
+# The S3 variant talks to the session's moto server.
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.integration)])
 def store(request, tmp_path):
     if request.param == "local":
         return LocalStore(tmp_path / "objects")

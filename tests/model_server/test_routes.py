@@ -13,6 +13,9 @@ from model_server.scoring import listings_frame
 from testsupport.model_server import LISTING, TOKEN
 from testsupport.servers import free_port
 
+# A real MLflow server holds the versions the app serves.
+pytestmark = pytest.mark.integration
+
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 

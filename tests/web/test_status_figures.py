@@ -22,6 +22,7 @@ def test_quantile_interpolates_like_histogram_quantile():
     assert quantile(0.99, {0.1: 10.0, float("inf"): 20.0}) == pytest.approx(0.1)
 
 
+@pytest.mark.integration
 def test_status_page_draws_the_serving_figures(client, model_server_url):
     for _ in range(3):
         requests.post(
