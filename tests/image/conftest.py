@@ -24,10 +24,8 @@ import contextlib
 import ipaddress
 import json
 import os
-import shutil
 import signal
 import subprocess
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -38,7 +36,7 @@ import requests
 import yaml
 
 from tests.manifests.conftest import REPO, _render
-from tests.manifests.test_postgres_bootstrap import _as_postgres, _bootstrap, _pg_bin, initdb
+from testsupport.postgres import bootstrap, cluster, pg_bin
 from testsupport.servers import BIN
 
 ULIMITS = ["--ulimit=nofile=20000:20000", "--ulimit=nproc=32768:32768"]
@@ -202,40 +200,19 @@ def network(app_image) -> Network:
 @pytest.fixture(scope="session")
 def postgres(network, image_render):
     """Debian's PostgreSQL as the `postgresql` Service, bootstrapped by the rendered script."""
-    tmp = Path(tempfile.mkdtemp(prefix="house-prices-image-pg-"))
-    data = tmp / "data"
     superuser = image_render.secrets["postgres_superuser_password"]
-    initdb(tmp, data, superuser)
-    with (data / "pg_hba.conf").open("a") as hba:
-        hba.write(f"host all all {network.subnet} scram-sha-256\n")
     network.hosts["postgresql"] = network.gateway
-    _as_postgres(
-        [
-            _pg_bin("pg_ctl"),
-            "-D",
-            str(data),
-            "-w",
-            "-l",
-            str(tmp / "log"),
-            "-o",
-            f"-p 5432 -k {tmp} -c listen_addresses={network.gateway}",
-            "start",
-        ]
-    )
-    try:
+    with cluster(superuser, network.gateway, 5432, allow=network.subnet):
         server = {"host": network.gateway, "port": 5432, "superuser": superuser}
-        proc = _bootstrap(image_render, server, PGHOST=network.gateway)
+        proc = bootstrap(image_render, server, PGHOST=network.gateway)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         yield server
-    finally:
-        _as_postgres([_pg_bin("pg_ctl"), "-D", str(data), "-m", "fast", "stop"])
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def psql(server: dict, database: str, sql: str) -> str:
     proc = subprocess.run(
         [
-            _pg_bin("psql"),
+            pg_bin("psql"),
             "-h",
             server["host"],
             "-p",

@@ -7,117 +7,30 @@ started here. Needs the PostgreSQL server binaries (Debian: apt-get install post
 
 from __future__ import annotations
 
-import glob
 import os
 import shutil
-import socket
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
-import yaml
+
+from testsupport.postgres import bootstrap as _bootstrap
+from testsupport.postgres import cluster
+from testsupport.postgres import pg_bin as _pg_bin
+from testsupport.postgres import rendered_secrets as _secrets
+from testsupport.servers import free_port
 
 from .conftest import VENV_BIN
 
 pytestmark = pytest.mark.integration
 
 
-def _pg_bin(name: str) -> str:
-    found = shutil.which(name) or next(
-        iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None
-    )
-    if not found:
-        raise AssertionError(f"{name} not found: install the PostgreSQL server (postgresql)")
-    return found
-
-
-def _as_postgres(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
-    """PostgreSQL refuses to run as root: drop to the postgres user when we are root."""
-    if os.geteuid() == 0:
-        cmd = ["runuser", "-u", "postgres", "--", *cmd]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, **kwargs)
-    if proc.returncode != 0:
-        raise AssertionError(f"{cmd} failed: {proc.stdout}{proc.stderr}")
-    return proc
-
-
-def initdb(tmp: Path, data: Path, superuser: str) -> None:
-    """A new cluster in data (under tmp, which the postgres user must own) with password auth."""
-    pwfile = tmp / "pw"
-    pwfile.write_text(superuser + "\n")
-    if os.geteuid() == 0:
-        shutil.chown(tmp, "postgres")
-        shutil.chown(pwfile, "postgres")
-    _as_postgres(
-        [
-            _pg_bin("initdb"),
-            "-D",
-            str(data),
-            "-U",
-            "postgres",
-            f"--pwfile={pwfile}",
-            "--auth-host=scram-sha-256",
-            "--auth-local=scram-sha-256",
-        ]
-    )
-
-
 @pytest.fixture(scope="module")
 def postgres(rendered_with_secrets):
-    # Not under pytest's root-only temp dir: the server runs as the postgres user.
-    tmp = Path(tempfile.mkdtemp(prefix="house-prices-pg-"))
-    data = tmp / "data"
     superuser = rendered_with_secrets.secrets["postgres_superuser_password"]
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    initdb(tmp, data, superuser)
-    _as_postgres(
-        [
-            _pg_bin("pg_ctl"),
-            "-D",
-            str(data),
-            "-w",
-            "-l",
-            str(tmp / "log"),
-            "-o",
-            f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1",
-            "start",
-        ]
-    )
-    try:
+    port = free_port()
+    with cluster(superuser, "127.0.0.1", port):
         yield {"port": port, "superuser": superuser}
-    finally:
-        _as_postgres([_pg_bin("pg_ctl"), "-D", str(data), "-m", "fast", "stop"])
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _secrets(render, component):
-    text = (render.dir / "secrets" / f"{component}.yaml").read_text()
-    return {d["metadata"]["name"]: d["stringData"] for d in yaml.safe_load_all(text)}
-
-
-def _bootstrap(render, postgres, **overrides):
-    docs = yaml.safe_load_all((render.dir / "10-postgresql.yaml").read_text())
-    script = next(d for d in docs if d and d["metadata"]["name"] == "postgresql-bootstrap")
-    env = {
-        "PATH": f"{Path(_pg_bin('psql')).parent}{os.pathsep}{os.environ['PATH']}",
-        "PGHOST": "127.0.0.1",
-        "PGPORT": str(postgres["port"]),
-        "PGUSER": "postgres",
-        "PGDATABASE": "postgres",
-        **_secrets(render, "10-postgresql")["postgresql-credentials"],
-        **overrides,
-    }
-    env["PGPASSWORD"] = env.pop("POSTGRES_PASSWORD")
-    return subprocess.run(
-        ["sh", "-c", script["data"]["bootstrap.sh"]],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def _login(postgres, db, user, password):
