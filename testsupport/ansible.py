@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import subprocess
 from pathlib import Path
+from types import ModuleType
 
 from testsupport.servers import BIN
 
@@ -54,3 +56,13 @@ def recap(output: str) -> dict[str, int]:
         for key, value in re.findall(r"(\w+)=(\d+)", line):
             totals[key] = totals.get(key, 0) + int(value)
     return totals
+
+
+def filter_plugin(role: str, name: str) -> ModuleType:
+    """roles/<role>/filter_plugins/<name>.py imported as a module (plugins are no package)."""
+    spec = importlib.util.spec_from_file_location(
+        name, REPO / "roles" / role / "filter_plugins" / f"{name}.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 from ansible.errors import AnsibleFilterError
 
-ROOT = Path(__file__).resolve().parents[2]
-_SPEC = importlib.util.spec_from_file_location(
-    "k3s_versions", ROOT / "roles/k3s_common/filter_plugins/k3s_versions.py"
-)
-k3s = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(k3s)
+from testsupport.ansible import filter_plugin
+
+k3s = filter_plugin("k3s_common", "k3s_versions")
 
 
 @pytest.mark.parametrize(

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-_SPEC = importlib.util.spec_from_file_location(
-    "preflight_net", ROOT / "roles/preflight/filter_plugins/preflight_net.py"
-)
-net = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(net)
+from testsupport.ansible import filter_plugin
+
+net = filter_plugin("preflight", "preflight_net")
 
 
 @pytest.mark.parametrize(
