@@ -10,10 +10,7 @@ file. Needs postgresql and rclone (scripts/system-packages.sh).
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import subprocess
-import tempfile
 from pathlib import Path
 
 import boto3
@@ -21,8 +18,11 @@ import jinja2
 import pytest
 import yaml
 
+from testsupport.postgres import cluster
+from testsupport.postgres import pg_bin as _pg_bin
+from testsupport.servers import free_port
+
 from .conftest import REPO
-from .test_postgres_bootstrap import _as_postgres, _pg_bin, initdb
 
 pytestmark = pytest.mark.integration
 
@@ -51,15 +51,7 @@ def commands(
 
 @pytest.fixture(scope="module")
 def postgres():
-    tmp = Path(tempfile.mkdtemp(prefix="house-prices-backup-pg-"))
-    data = tmp / "data"
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    initdb(tmp, data, SUPERUSER_PASSWORD)
-    pg_ctl = _pg_bin("pg_ctl")
-    options = f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1"
-    _as_postgres([pg_ctl, "-D", str(data), "-w", "-l", str(tmp / "log"), "-o", options, "start"])
+    port = free_port()
     env = {
         "PATH": f"{Path(_pg_bin('pg_dump')).parent}{os.pathsep}{os.environ['PATH']}",
         "PGHOST": "127.0.0.1",
@@ -67,11 +59,8 @@ def postgres():
         "PGUSER": "postgres",
         "PGPASSWORD": SUPERUSER_PASSWORD,
     }
-    try:
+    with cluster(SUPERUSER_PASSWORD, "127.0.0.1", port):
         yield env
-    finally:
-        _as_postgres([pg_ctl, "-D", str(data), "-m", "fast", "stop"])
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def psql(env: dict[str, str], database: str, sql: str) -> str:
