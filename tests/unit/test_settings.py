@@ -38,3 +38,46 @@ def test_every_field_has_one_variable():
     import dataclasses
 
     assert {f.name for f in dataclasses.fields(Settings)} == set(ENVIRONMENT)
+
+
+def test_retention_reads_its_table_and_derives_the_prediction_log(tmp_path):
+    import dataclasses
+
+    from house_prices.retention import ENVIRONMENT as RETENTION
+    from house_prices.retention import RetentionSettings
+
+    assert {f.name for f in dataclasses.fields(RetentionSettings)} == set(RETENTION)
+    assert RetentionSettings.from_env({}).predictions_url == ""
+    from_state = RetentionSettings.from_env({"MODEL_SERVER_STATE_DIR": str(tmp_path)})
+    assert from_state.predictions_url == f"sqlite:///{tmp_path.resolve()}/predictions.db"
+    both = RetentionSettings.from_env(
+        {"MODEL_SERVER_STATE_DIR": str(tmp_path), "MODEL_SERVER_DATABASE_URL": "postgresql://x"}
+    )
+    assert both.predictions_url == "postgresql://x"
+    with pytest.raises(SettingsError, match="HOUSE_PRICES_RETAIN_AIRFLOW_DAYS=-2: days cannot"):
+        RetentionSettings.from_env({"HOUSE_PRICES_RETAIN_AIRFLOW_DAYS": "-2"})
+
+
+def test_the_shared_reader_parses_by_field_type_and_names_the_variable():
+    from dataclasses import dataclass
+
+    from house_prices import environment
+
+    @dataclass
+    class Example:
+        flag: bool = False
+        count: int = 1
+        where: Path = Path(".")
+
+    table = {
+        "flag": ("EXAMPLE_FLAG", "a switch"),
+        "count": ("EXAMPLE_COUNT", "a count"),
+        "where": ("EXAMPLE_WHERE", "a place"),
+    }
+    values = environment.read(
+        Example, table, {"EXAMPLE_FLAG": "1", "EXAMPLE_COUNT": "", "EXAMPLE_WHERE": "/tmp"}
+    )
+    assert values == {"flag": True, "where": Path("/tmp")}
+    assert environment.read(Example, table, {"EXAMPLE_FLAG": "0"}) == {"flag": False}
+    with pytest.raises(SettingsError, match=r"EXAMPLE_FLAG='maybe' is not valid \(a switch\)"):
+        environment.read(Example, table, {"EXAMPLE_FLAG": "maybe"})
