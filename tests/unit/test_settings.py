@@ -81,3 +81,34 @@ def test_the_shared_reader_parses_by_field_type_and_names_the_variable():
     assert environment.read(Example, table, {"EXAMPLE_FLAG": "0"}) == {"flag": False}
     with pytest.raises(SettingsError, match=r"EXAMPLE_FLAG='maybe' is not valid \(a switch\)"):
         environment.read(Example, table, {"EXAMPLE_FLAG": "maybe"})
+
+
+def test_model_server_process_settings(tmp_path):
+    from model_server.config import ProcessConfig
+
+    config = ProcessConfig.from_env({"MODEL_SERVER_STATE_DIR": str(tmp_path)})
+    assert (config.workers, config.threads, config.allow_matplotlib) == (2, 4, False)
+    assert config.metrics_dir == tmp_path.resolve() / "prometheus"
+    shared = ProcessConfig.from_env({"PROMETHEUS_MULTIPROC_DIR": "/m", "MODEL_SERVER_WORKERS": "3"})
+    assert (shared.metrics_dir, shared.workers) == (Path("/m"), 3)
+    assert ProcessConfig.from_env({"MODEL_SERVER_ALLOW_MATPLOTLIB": "1"}).allow_matplotlib
+    with pytest.raises(SettingsError, match="MODEL_SERVER_THREADS='four' is not valid"):
+        ProcessConfig.from_env({"MODEL_SERVER_THREADS": "four"})
+    with pytest.raises(SettingsError, match="MODEL_SERVER_WORKERS and MODEL_SERVER_THREADS"):
+        ProcessConfig.from_env({"MODEL_SERVER_WORKERS": "0"})
+
+
+def test_model_server_settings_read_their_table(tmp_path):
+    from model_server.config import ServerConfig
+
+    config = ServerConfig.from_env(
+        {
+            "MODEL_SERVER_MAX_BATCH": "5",
+            "MODEL_SERVER_STATE_DIR": str(tmp_path),
+            "HOUSE_PRICES_MODEL_NAME": "m",
+        }
+    )
+    assert (config.max_batch, config.state_dir, config.settings.model_name) == (5, tmp_path, "m")
+    assert config.database_url == f"sqlite:///{tmp_path.resolve()}/predictions.db"
+    with pytest.raises(SettingsError, match="MODEL_SERVER_POLL_SECONDS='soon' is not valid"):
+        ServerConfig.from_env({"MODEL_SERVER_POLL_SECONDS": "soon"})
