@@ -1,3 +1,4 @@
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,20 @@ def test_model_server_settings_read_their_table(tmp_path):
     assert config.database_url == f"sqlite:///{tmp_path.resolve()}/predictions.db"
     with pytest.raises(SettingsError, match="MODEL_SERVER_POLL_SECONDS='soon' is not valid"):
         ServerConfig.from_env({"MODEL_SERVER_POLL_SECONDS": "soon"})
+
+
+def test_web_settings_read_their_table():
+    from web.config import ENVIRONMENT as WEB
+    from web.config import WebConfig
+
+    config = WebConfig.from_env(
+        {
+            "MODEL_SERVER_URL": "http://server:8800",
+            "HOUSE_PRICES_MODEL_NAME": "renamed",
+            "WEB_MODEL_SERVER_URL": "http://alias-no-runtime-sets:1",
+        }
+    )
+    assert (config.model_server_url, config.model_name) == ("http://server:8800", "renamed")
+    assert config.secret_key and config.secret_key != WebConfig.from_env({}).secret_key
+    assert WebConfig.from_env({"WEB_SECRET_KEY": "fixed"}).secret_key == "fixed"
+    assert set(WEB) == {f.name for f in dataclasses.fields(WebConfig)} - {"timeout"}
