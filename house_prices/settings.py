@@ -2,8 +2,8 @@
 ``house_prices.retention.RetentionSettings``).
 
 Each setting is a field of :class:`Settings` (its default) with one environment variable
-(``ENVIRONMENT``); ``Settings.from_env()`` validates them all and raises ``SettingsError``
-naming the variable and the fix.
+(``ENVIRONMENT``); ``Settings.from_env()`` reads them with :mod:`house_prices.environment`,
+validates them all and raises ``SettingsError`` naming the variable and the fix.
 """
 
 from __future__ import annotations
