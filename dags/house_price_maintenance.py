@@ -11,7 +11,6 @@ Nothing the champion, its lineage or a restore needs is removed.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -63,13 +62,11 @@ def house_price_maintenance():
         """Prediction log rows older than the limit (where this task can reach the log)."""
         from house_prices import retention
 
-        url = os.environ.get("MODEL_SERVER_DATABASE_URL")
-        if not url and os.environ.get("MODEL_SERVER_STATE_DIR"):
-            url = f"sqlite:///{Path(os.environ['MODEL_SERVER_STATE_DIR']).resolve()}/predictions.db"
-        if not url:
+        settings = _retention()
+        if not settings.predictions_url:
             print("no MODEL_SERVER_DATABASE_URL or MODEL_SERVER_STATE_DIR here: skipped")
             return 0
-        return retention.prune_predictions(url, _retention(), datetime.now(UTC))
+        return retention.prune_predictions(settings.predictions_url, settings, datetime.now(UTC))
 
     @task
     def prune_registry() -> list[str]:
@@ -106,10 +103,9 @@ def house_price_maintenance():
             ],
             check=True,
         )
-        folder = os.environ.get("AIRFLOW__LOGGING__BASE_LOG_FOLDER")
-        if not folder:
+        if not settings.airflow_log_folder:
             return 0
-        return len(retention.prune_airflow_logs(Path(folder), settings, now))
+        return len(retention.prune_airflow_logs(Path(settings.airflow_log_folder), settings, now))
 
     prune_store()
     prune_predictions()

@@ -9,46 +9,39 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from data_api_emulator.config import (
     ENV_PREFIX,
     MAX_REPEAT_SHARE,
+    SERVER_ENVIRONMENT,
     ConfigError,
     EmulatorConfig,
+    ServerSettings,
+    int_between,
     parse_groups,
 )
 
 __all__ = ["main"]
 
-_DEFAULT_HOST = "127.0.0.1"
-_DEFAULT_PORT = 8900
-_DEFAULT_THREADS = 4
-_LOG_LEVELS = ("debug", "info", "warning", "error")
 
+def _option_type(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """``parse`` for argparse: its ValueError message becomes the option's error."""
 
-def _positive_int(low: int, high: int):
-    def parse(text: str) -> int:
+    def option(text: str) -> Any:
         try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{value} is not between {low} and {high}")
-        return value
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
 
-    return parse
+    return option
 
 
-def _groups(text: str) -> tuple[int, ...]:
-    try:
-        return parse_groups(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+def _positive_int(low: int, high: int) -> Callable[[str], int]:
+    return _option_type(int_between(low, high))
 
 
 def _non_negative_float(text: str) -> float:
@@ -71,55 +64,22 @@ def _repeat_share(text: str) -> float:
     return value
 
 
-def _env_default(name: str, parse: Any, default: Any) -> Any:
-    raw = os.environ.get(ENV_PREFIX + name, "").strip()
-    if not raw:
-        return default
-    try:
-        return parse(raw)
-    except argparse.ArgumentTypeError as exc:
-        raise ConfigError(f"{ENV_PREFIX}{name}={raw!r}: {exc}") from None
-
-
-def _log_level(text: str) -> str:
-    if text.lower() not in _LOG_LEVELS:
-        raise argparse.ArgumentTypeError(f"{text!r} is not one of {', '.join(_LOG_LEVELS)}")
-    return text.lower()
-
-
 def _parser() -> argparse.ArgumentParser:
-    port = _positive_int(1, 65535)
-    threads = _positive_int(1, 64)
     p = argparse.ArgumentParser(
         prog="data-api-emulator",
         description="Serve the local emulator of the house-listing data API. Settings not "
         f"given here come from {ENV_PREFIX}* variables (see docs/data-api-emulator.md).",
     )
     server = p.add_argument_group("server")
-    server.add_argument(
-        "--host",
-        default=os.environ.get(ENV_PREFIX + "HOST") or _DEFAULT_HOST,
-        help=f"address to bind ({ENV_PREFIX}HOST, default {_DEFAULT_HOST})",
-    )
-    server.add_argument(
-        "--port",
-        type=port,
-        default=_env_default("PORT", port, _DEFAULT_PORT),
-        help=f"TCP port ({ENV_PREFIX}PORT, default {_DEFAULT_PORT})",
-    )
-    server.add_argument(
-        "--threads",
-        type=threads,
-        default=_env_default("THREADS", threads, _DEFAULT_THREADS),
-        help=f"gunicorn threads of the single worker ({ENV_PREFIX}THREADS, "
-        f"default {_DEFAULT_THREADS})",
-    )
-    server.add_argument(
-        "--log-level",
-        type=_log_level,
-        default=_env_default("LOG_LEVEL", _log_level, "info"),
-        help=f"{', '.join(_LOG_LEVELS)} ({ENV_PREFIX}LOG_LEVEL, default info)",
-    )
+    # Defaults from the environment (read and validated by ServerSettings), types from its table.
+    settings = ServerSettings.from_env()
+    for name, (variable, meaning, parse) in SERVER_ENVIRONMENT.items():
+        server.add_argument(
+            f"--{name.replace('_', '-')}",
+            type=_option_type(parse),
+            default=getattr(settings, name),
+            help=f"{meaning} ({variable}, default {getattr(ServerSettings, name)})",
+        )
     server.add_argument(
         "--dev",
         action="store_true",
@@ -132,7 +92,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     data = p.add_argument_group("data (override the environment)")
     data.add_argument("--seed", type=_positive_int(0, 2**63 - 1))
-    data.add_argument("--groups", type=_groups, help="valid group numbers, e.g. 1-10 or 1,5")
+    data.add_argument(
+        "--groups", type=_option_type(parse_groups), help="valid group numbers, e.g. 1-10 or 1,5"
+    )
     data.add_argument("--batches-per-day", type=_positive_int(1, 1000))
     data.add_argument("--rows-per-batch", type=_positive_int(1, 2_000_000))
     data.add_argument("--min-interval-seconds", type=_non_negative_float)

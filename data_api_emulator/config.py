@@ -6,27 +6,29 @@ import dataclasses
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 __all__ = [
     "ENV_PREFIX",
+    "LOG_LEVELS",
     "MAX_REPEAT_SHARE",
-    "SERVER_ENV_VARS",
+    "SERVER_ENVIRONMENT",
     "ConfigError",
     "DirtConfig",
     "DriftConfig",
     "EmulatorConfig",
+    "ServerSettings",
     "env_variable_names",
+    "int_between",
     "parse_groups",
 ]
 
 ENV_PREFIX = "DATA_API_EMULATOR_"
 
-#: Variables read by the command line entry point (``__main__``), not by ``EmulatorConfig``.
-SERVER_ENV_VARS = ("HOST", "PORT", "THREADS", "LOG_LEVEL")
+LOG_LEVELS = ("debug", "info", "warning", "error")
 
 _MAX_ROWS_PER_BATCH = 2_000_000
 _MAX_BATCHES_PER_DAY = 1_000
@@ -203,7 +205,7 @@ class EmulatorConfig:
         """
         env = os.environ if environ is None else environ
         specs = _env_specs()
-        known = set(specs) | {ENV_PREFIX + name for name in SERVER_ENV_VARS}
+        known = set(specs) | {variable for variable, _, _ in SERVER_ENVIRONMENT.values()}
         unknown = sorted(k for k in env if k.startswith(ENV_PREFIX) and k not in known)
         if unknown:
             raise ConfigError(
@@ -253,6 +255,72 @@ def _parse_float(text: str) -> float:
     return value
 
 
+def int_between(low: int, high: int) -> Callable[[str], int]:
+    """A parser of integers from ``low`` to ``high`` (ValueError says what was wrong)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = _parse_int(text.strip())
+        except ValueError:
+            raise ValueError(f"{text!r} is not an integer") from None
+        if not low <= value <= high:
+            raise ValueError(f"{value} is not between {low} and {high}")
+        return value
+
+    return parse
+
+
+def _log_level(text: str) -> str:
+    if text.lower() not in LOG_LEVELS:
+        raise ValueError(f"{text!r} is not one of {', '.join(LOG_LEVELS)}")
+    return text.lower()
+
+
+#: Settings of the command line entry point (``__main__``), not of ``EmulatorConfig``:
+#: field -> (environment variable, meaning, parser). The options' defaults come from here.
+SERVER_ENVIRONMENT: dict[str, tuple[str, str, Callable[[str], Any]]] = {
+    "host": (ENV_PREFIX + "HOST", "address to bind", str),
+    "port": (ENV_PREFIX + "PORT", "TCP port", int_between(1, 65535)),
+    "threads": (
+        ENV_PREFIX + "THREADS",
+        "gunicorn threads of the single worker",
+        int_between(1, 64),
+    ),
+    "log_level": (ENV_PREFIX + "LOG_LEVEL", ", ".join(LOG_LEVELS), _log_level),
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServerSettings:
+    """Where and how the command line entry point serves; validated on construction."""
+
+    host: str = "127.0.0.1"
+    port: int = 8900
+    threads: int = 4
+    log_level: str = "info"
+
+    def __post_init__(self) -> None:
+        for name, (_, meaning, parse) in SERVER_ENVIRONMENT.items():
+            try:
+                parse(str(getattr(self, name)))
+            except ValueError as exc:
+                raise ConfigError(f"{name} ({meaning}): {exc}") from None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ServerSettings:
+        """Read the ``SERVER_ENVIRONMENT`` variables; unset or blank ones keep the defaults."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for name, (variable, _, parse) in SERVER_ENVIRONMENT.items():
+            raw = env.get(variable, "").strip()
+            if raw:
+                try:
+                    values[name] = parse(raw)
+                except ValueError as exc:
+                    raise ConfigError(f"{variable}={raw!r}: {exc}") from None
+        return cls(**values)
+
+
 def parse_groups(text: str) -> tuple[int, ...]:
     """Parse ``"1-10"``, ``"5"`` or ``"1,3,7-9"`` into a sorted tuple of group numbers."""
     groups: set[int] = set()
@@ -291,4 +359,4 @@ def _env_specs() -> dict[str, tuple[str, str, Any]]:
 
 def env_variable_names() -> list[str]:
     """Every ``DATA_API_EMULATOR_*`` variable the emulator reads (for docs and tests)."""
-    return sorted([*_env_specs(), *(ENV_PREFIX + name for name in SERVER_ENV_VARS)])
+    return sorted([*_env_specs(), *(variable for variable, _, _ in SERVER_ENVIRONMENT.values())])

@@ -26,10 +26,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from house_prices import keys
+from house_prices import environment, keys
+from house_prices.environment import SettingsError
 from house_prices.storage import ObjectStore
 
 __all__ = [
+    "ENVIRONMENT",
     "RetentionSettings",
     "champion_lineage",
     "protected_keys",
@@ -42,30 +44,70 @@ __all__ = [
 _log = logging.getLogger(__name__)
 
 
+#: Field name -> (environment variable, meaning), read by ``house_prices.environment``.
+ENVIRONMENT: dict[str, tuple[str, str]] = {
+    "batches_days": ("HOUSE_PRICES_RETAIN_BATCHES_DAYS", "days stored batches are kept"),
+    "reports_days": ("HOUSE_PRICES_RETAIN_REPORTS_DAYS", "days drift and run reports are kept"),
+    "predictions_days": (
+        "HOUSE_PRICES_RETAIN_PREDICTIONS_DAYS",
+        "days prediction log rows are kept",
+    ),
+    "unpromoted_days": (
+        "HOUSE_PRICES_RETAIN_UNPROMOTED_DAYS",
+        "days a rejected registry version is kept after its decision",
+    ),
+    "airflow_days": (
+        "HOUSE_PRICES_RETAIN_AIRFLOW_DAYS",
+        "days Airflow metadata and task logs are kept",
+    ),
+    "prediction_log_url": (
+        "MODEL_SERVER_DATABASE_URL",
+        "SQLAlchemy URL of the model server's prediction log (empty: from the state directory)",
+    ),
+    "model_server_state_dir": (
+        "MODEL_SERVER_STATE_DIR",
+        "the model server's state directory, holding its SQLite prediction log",
+    ),
+    "airflow_log_folder": (
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER",
+        "Airflow's task log directory (empty: no log files to prune here)",
+    ),
+}
+
+
 @dataclass(frozen=True)
 class RetentionSettings:
-    """Days each kind of data is kept (0 keeps it for ever)."""
+    """Days each kind of data is kept (0 keeps it for ever), and where the logs are."""
 
     batches_days: int = 14
     reports_days: int = 14
     predictions_days: int = 30
     unpromoted_days: int = 14
     airflow_days: int = 30
+    prediction_log_url: str = ""
+    model_server_state_dir: str = ""
+    airflow_log_folder: str = ""
+
+    def __post_init__(self) -> None:
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if field.name.endswith("_days") and value < 0:
+                raise SettingsError(
+                    f"{ENVIRONMENT[field.name][0]}={value}: days cannot be negative "
+                    "(0 keeps the data for ever)"
+                )
+
+    @property
+    def predictions_url(self) -> str:
+        """The prediction log's URL where this process can reach it, else ``""``."""
+        if self.prediction_log_url or not self.model_server_state_dir:
+            return self.prediction_log_url
+        return f"sqlite:///{Path(self.model_server_state_dir).resolve()}/predictions.db"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> RetentionSettings:
         environ = os.environ if environ is None else environ
-        values = {}
-        for field in fields(cls):
-            name = f"HOUSE_PRICES_RETAIN_{field.name.upper()}"
-            if name in environ:
-                try:
-                    values[field.name] = int(environ[name])
-                except ValueError:
-                    raise ValueError(f"{name}={environ[name]!r}: give a number of days") from None
-                if values[field.name] < 0:
-                    raise ValueError(f"{name}={environ[name]!r}: days cannot be negative")
-        return cls(**values)
+        return cls(**environment.read(cls, ENVIRONMENT, environ))
 
 
 def _cutoff(now: datetime, days: int) -> datetime | None:

@@ -2,25 +2,23 @@
 ``house_prices.retention.RetentionSettings``).
 
 Each setting is a field of :class:`Settings` (its default) with one environment variable
-(``ENVIRONMENT``); ``Settings.from_env()`` validates them all and raises ``SettingsError``
-naming the variable and the fix.
+(``ENVIRONMENT``); ``Settings.from_env()`` reads them with :mod:`house_prices.environment`,
+validates them all and raises ``SettingsError`` naming the variable and the fix.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from house_prices import environment
+from house_prices.environment import SettingsError
+
 __all__ = ["DAYS", "ENVIRONMENT", "Settings", "SettingsError"]
 
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
-
-class SettingsError(ValueError):
-    """An environment variable is missing or malformed."""
 
 
 #: Field name -> (environment variable, meaning).
@@ -89,15 +87,4 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read every declared variable; unset or empty ones keep their defaults."""
         environ = os.environ if environ is None else environ
-        values = {}
-        for field in dataclasses.fields(cls):
-            variable, meaning = ENVIRONMENT[field.name]
-            raw = environ.get(variable, "")
-            if raw == "":
-                continue
-            parse = {"str": str, "int": int, "float": float, "Path": Path}[field.type]
-            try:
-                values[field.name] = parse(raw)
-            except ValueError as exc:
-                raise SettingsError(f"{variable}={raw!r} is not valid ({meaning}): {exc}") from exc
-        return cls(**values)
+        return cls(**environment.read(cls, ENVIRONMENT, environ))

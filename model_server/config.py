@@ -1,4 +1,5 @@
-"""Typed settings of the model server, read from ``MODEL_SERVER_*`` environment variables.
+"""Typed settings of the model server, read from ``MODEL_SERVER_*`` environment variables:
+:class:`ServerConfig` for the app, :class:`ProcessConfig` for gunicorn, ``wsgi`` and metrics.
 
 The MLflow part (tracking URI, model name, reload token) comes from
 :class:`house_prices.settings.Settings`, so the pipeline and the server read the same variables.
@@ -11,37 +12,91 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from house_prices import environment
 from house_prices.settings import Settings, SettingsError
 
-__all__ = ["ENVIRONMENT", "ServerConfig"]
+__all__ = ["ENVIRONMENT", "PROCESS_ENVIRONMENT", "ProcessConfig", "ServerConfig"]
 
-#: Variable -> (field, type, meaning). Documented in docs/model-server.md.
-ENVIRONMENT: dict[str, tuple[str, type, str]] = {
-    "MODEL_SERVER_DATABASE_URL": (
-        "database_url",
-        str,
+_STATE_DIR = ("MODEL_SERVER_STATE_DIR", "directory for the SQLite log, reload marker, metrics")
+
+#: Field name -> (environment variable, meaning). Documented in docs/model-server.md.
+ENVIRONMENT: dict[str, tuple[str, str]] = {
+    "database_url": (
+        "MODEL_SERVER_DATABASE_URL",
         "SQLAlchemy URL of the prediction log (default: SQLite under MODEL_SERVER_STATE_DIR)",
     ),
-    "MODEL_SERVER_STATE_DIR": ("state_dir", Path, "directory for the SQLite log and reload marker"),
-    "MODEL_SERVER_POLL_SECONDS": ("poll_seconds", float, "how often to check the champion alias"),
-    "MODEL_SERVER_RETRY_MAX_SECONDS": (
-        "retry_max_seconds",
-        float,
+    "state_dir": _STATE_DIR,
+    "poll_seconds": ("MODEL_SERVER_POLL_SECONDS", "how often to check the champion alias"),
+    "retry_max_seconds": (
+        "MODEL_SERVER_RETRY_MAX_SECONDS",
         "longest wait between load attempts while no model is loaded",
     ),
-    "MODEL_SERVER_STARTUP_WAIT": (
-        "startup_wait_seconds",
-        float,
+    "startup_wait_seconds": (
+        "MODEL_SERVER_STARTUP_WAIT",
         "how long a worker waits for its first model load before serving (not-ready)",
     ),
-    "MODEL_SERVER_MAX_BATCH": ("max_batch", int, "most listings in one /predict request"),
-    "MODEL_SERVER_CACHED_VERSIONS": (
-        "cached_versions",
-        int,
+    "max_batch": ("MODEL_SERVER_MAX_BATCH", "most listings in one /predict request"),
+    "cached_versions": (
+        "MODEL_SERVER_CACHED_VERSIONS",
         "older model versions kept loaded to explain earlier predictions",
     ),
-    "MODEL_SERVER_LOG_QUEUE": ("log_queue_size", int, "predictions buffered before logging"),
+    "log_queue_size": ("MODEL_SERVER_LOG_QUEUE", "predictions buffered before logging"),
 }
+
+#: The process settings of gunicorn, ``wsgi`` and ``metrics``: field -> (variable, meaning).
+PROCESS_ENVIRONMENT: dict[str, tuple[str, str]] = {
+    "bind": ("MODEL_SERVER_BIND", "gunicorn bind address"),
+    "workers": ("MODEL_SERVER_WORKERS", "gunicorn worker processes"),
+    "threads": ("MODEL_SERVER_THREADS", "request threads per worker"),
+    "timeout": ("MODEL_SERVER_TIMEOUT", "seconds before gunicorn restarts a silent worker"),
+    "graceful_timeout": (
+        "MODEL_SERVER_GRACEFUL_TIMEOUT",
+        "seconds a stopping worker gets to finish its requests",
+    ),
+    "log_level": ("MODEL_SERVER_LOG_LEVEL", "gunicorn and application log level"),
+    "state_dir": _STATE_DIR,
+    "malloc_arenas": ("MODEL_SERVER_MALLOC_ARENAS", "glibc malloc arenas per worker"),
+    "allow_matplotlib": (
+        "MODEL_SERVER_ALLOW_MATPLOTLIB",
+        "1 lets shap import matplotlib in the workers (about 35 MB each)",
+    ),
+    "prometheus_multiproc_dir": (
+        "PROMETHEUS_MULTIPROC_DIR",
+        "shared metric files of the workers (default: <state dir>/prometheus)",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ProcessConfig:
+    """How gunicorn runs the workers; read in the master before any worker forks."""
+
+    bind: str = "127.0.0.1:8800"
+    workers: int = 2
+    threads: int = 4
+    timeout: int = 60
+    graceful_timeout: int = 30
+    log_level: str = "info"
+    state_dir: Path = Path(".state/model_server")
+    malloc_arenas: int = 2
+    allow_matplotlib: bool = False
+    prometheus_multiproc_dir: str = ""
+
+    def __post_init__(self) -> None:
+        if self.workers < 1 or self.threads < 1:
+            raise SettingsError("MODEL_SERVER_WORKERS and MODEL_SERVER_THREADS must be >= 1")
+
+    @property
+    def metrics_dir(self) -> Path:
+        """Where every worker writes its metric samples."""
+        if self.prometheus_multiproc_dir:
+            return Path(self.prometheus_multiproc_dir)
+        return self.state_dir.resolve() / "prometheus"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ProcessConfig:
+        environ = os.environ if environ is None else environ
+        return cls(**environment.read(cls, PROCESS_ENVIRONMENT, environ))
 
 
 @dataclass(frozen=True)
@@ -87,13 +142,6 @@ class ServerConfig:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServerConfig:
         environ = os.environ if environ is None else environ
-        values: dict = {"settings": Settings.from_env(environ)}
-        for variable, (name, kind, meaning) in ENVIRONMENT.items():
-            raw = environ.get(variable, "")
-            if raw == "":
-                continue
-            try:
-                values[name] = kind(raw)
-            except ValueError as exc:
-                raise SettingsError(f"{variable}={raw!r} is not valid ({meaning}): {exc}") from exc
-        return cls(**values)
+        return cls(
+            settings=Settings.from_env(environ), **environment.read(cls, ENVIRONMENT, environ)
+        )

@@ -10,30 +10,28 @@ from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
 
+from house_prices.settings import SettingsError
+from model_server.config import ProcessConfig
 
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "")
-    try:
-        return int(raw) if raw else default
-    except ValueError as exc:
-        raise SystemExit(f"{name}={raw!r} must be an integer") from exc
+try:
+    _config = ProcessConfig.from_env()
+except SettingsError as exc:
+    raise SystemExit(str(exc)) from exc
 
-
-bind = os.environ.get("MODEL_SERVER_BIND", "127.0.0.1:8800")
-workers = _int("MODEL_SERVER_WORKERS", 2)
-threads = _int("MODEL_SERVER_THREADS", 4)
+bind = _config.bind
+workers = _config.workers
+threads = _config.threads
 worker_class = "gthread"
 # Loading a model happens in a background thread, so a request never takes this long.
-timeout = _int("MODEL_SERVER_TIMEOUT", 60)
-graceful_timeout = _int("MODEL_SERVER_GRACEFUL_TIMEOUT", 30)
+timeout = _config.timeout
+graceful_timeout = _config.graceful_timeout
 keepalive = 5
 limit_request_line = 8190  # gunicorn's maximum; longer lines get its HTML 400
 preload_app = False
 accesslog = "-"
 errorlog = "-"
-loglevel = os.environ.get("MODEL_SERVER_LOG_LEVEL", "info")
+loglevel = _config.log_level
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 # gunicorn 26 would otherwise create a control socket under ~/.gunicorn.
 control_socket_disable = True
@@ -41,14 +39,12 @@ max_requests = 0
 proc_name = "model-server"
 
 # Set before any worker imports prometheus_client, so every worker writes shared files.
-if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    _state = Path(os.environ.get("MODEL_SERVER_STATE_DIR", ".state/model_server"))
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_state.resolve() / "prometheus")
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_config.metrics_dir)
 
 
 def on_starting(server) -> None:
     """Start every run with empty metric files (dead workers' files would linger)."""
-    directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    directory = _config.metrics_dir
     if directory.exists():
         shutil.rmtree(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -64,7 +60,7 @@ def post_fork(server, worker) -> None:
     import ctypes
 
     with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").mallopt(-8, _int("MODEL_SERVER_MALLOC_ARENAS", 2))  # M_ARENA_MAX
+        ctypes.CDLL("libc.so.6").mallopt(-8, _config.malloc_arenas)  # M_ARENA_MAX
 
 
 def child_exit(server, worker) -> None:

@@ -5,8 +5,6 @@
 
 from __future__ import annotations
 
-import os
-
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -17,6 +15,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+
+from model_server.config import ProcessConfig
 
 __all__ = ["CONTENT_TYPE_LATEST", "Metrics", "render"]
 
@@ -73,7 +73,7 @@ class Metrics:
 
 
 def render() -> bytes:
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if ProcessConfig.from_env().prometheus_multiproc_dir:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
         return generate_latest(registry)

@@ -1,4 +1,4 @@
-"""Settings of the web UI, read once from environment variables."""
+"""Settings of the web UI, read once from environment variables (``house_prices.environment``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,26 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["WebConfig"]
+from house_prices import environment
+
+__all__ = ["ENVIRONMENT", "WebConfig"]
+
+#: Field name -> (environment variable, meaning).
+ENVIRONMENT: dict[str, tuple[str, str]] = {
+    "model_server_url": ("MODEL_SERVER_URL", "base URL of the model server"),
+    "mlflow_url": ("MLFLOW_TRACKING_URI", "MLflow tracking server URL"),
+    "airflow_url": ("AIRFLOW_API_URL", "base URL of Airflow's REST API"),
+    "data_api_url": ("DATA_API_URL", "base URL of the data API (real server or emulator)"),
+    "model_name": ("HOUSE_PRICES_MODEL_NAME", "registered model name in MLflow"),
+    "operator_token": (
+        "WEB_OPERATOR_TOKEN",
+        "token a person types to unlock operator actions (empty: no operator actions)",
+    ),
+    "reload_token": ("MODEL_SERVER_RELOAD_TOKEN", "bearer token for the model server's /reload"),
+    "secret_key": ("WEB_SECRET_KEY", "Flask session signing key (empty: random per process)"),
+    "mlflow_username": ("MLFLOW_TRACKING_USERNAME", "MLflow basic-auth user (cluster)"),
+    "mlflow_password": ("MLFLOW_TRACKING_PASSWORD", "MLflow basic-auth password (cluster)"),
+}
 
 
 @dataclass(frozen=True)
@@ -19,13 +38,9 @@ class WebConfig:
     airflow_url: str = "http://127.0.0.1:8080"
     data_api_url: str = "http://127.0.0.1:8900"
     model_name: str = "house-price"
-    #: token a person types to unlock operator actions (empty: no operator actions)
     operator_token: str = ""
-    #: bearer token the UI sends to the model server's POST /reload
     reload_token: str = ""
-    #: Flask session signing key (a random one per process when empty)
     secret_key: str = ""
-    #: MLflow basic-auth credentials (the cluster turns MLflow's auth on)
     mlflow_username: str = ""
     mlflow_password: str = ""
     #: seconds to wait for a backing service
@@ -33,19 +48,6 @@ class WebConfig:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WebConfig:
-        env = os.environ if environ is None else environ
-        defaults = cls()
-        return cls(
-            model_server_url=env.get("WEB_MODEL_SERVER_URL")
-            or env.get("MODEL_SERVER_URL")
-            or defaults.model_server_url,
-            mlflow_url=env.get("MLFLOW_TRACKING_URI") or defaults.mlflow_url,
-            airflow_url=env.get("AIRFLOW_API_URL") or defaults.airflow_url,
-            data_api_url=env.get("DATA_API_URL") or defaults.data_api_url,
-            model_name=env.get("HOUSE_PRICES_MODEL_NAME") or defaults.model_name,
-            operator_token=env.get("WEB_OPERATOR_TOKEN", ""),
-            reload_token=env.get("MODEL_SERVER_RELOAD_TOKEN", ""),
-            secret_key=env.get("WEB_SECRET_KEY") or secrets.token_urlsafe(32),
-            mlflow_username=env.get("MLFLOW_TRACKING_USERNAME", ""),
-            mlflow_password=env.get("MLFLOW_TRACKING_PASSWORD", ""),
-        )
+        values = environment.read(cls, ENVIRONMENT, os.environ if environ is None else environ)
+        values.setdefault("secret_key", secrets.token_urlsafe(32))
+        return cls(**values)

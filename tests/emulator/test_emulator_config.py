@@ -13,6 +13,7 @@ from data_api_emulator.config import (
     DirtConfig,
     DriftConfig,
     EmulatorConfig,
+    ServerSettings,
     env_variable_names,
     parse_groups,
 )
@@ -176,3 +177,27 @@ def test_the_docs_list_every_variable() -> None:
     text = docs.read_text(encoding="utf-8")
     missing = [name for name in env_variable_names() if f"`{name}`" not in text]
     assert not missing, f"document these in {docs}: {missing}"
+
+
+def test_server_settings_come_from_one_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert ServerSettings.from_env({}) == ServerSettings()
+    settings = ServerSettings.from_env(
+        {"DATA_API_EMULATOR_PORT": " 9001 ", "DATA_API_EMULATOR_LOG_LEVEL": "DEBUG"}
+    )
+    assert (settings.port, settings.log_level, settings.threads) == (9001, "debug", 4)
+    with pytest.raises(ConfigError, match="DATA_API_EMULATOR_THREADS='0': 0 is not between 1"):
+        ServerSettings.from_env({"DATA_API_EMULATOR_THREADS": "0"})
+    with pytest.raises(ConfigError, match="LOG_LEVEL='loud': 'loud' is not one of debug"):
+        ServerSettings.from_env({"DATA_API_EMULATOR_LOG_LEVEL": "loud"})
+    with pytest.raises(ConfigError, match="port"):
+        ServerSettings(port=0)
+
+
+def test_the_options_default_to_the_server_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from data_api_emulator.__main__ import _parser
+
+    monkeypatch.setenv("DATA_API_EMULATOR_PORT", "9123")
+    monkeypatch.setenv("DATA_API_EMULATOR_HOST", "0.0.0.0")
+    args = _parser().parse_args([])
+    assert (args.port, args.host, args.threads, args.log_level) == (9123, "0.0.0.0", 4, "info")
+    assert _parser().parse_args(["--port", "8000"]).port == 8000  # the option wins

@@ -44,7 +44,7 @@ def model_server(pipeline_env, tmp_path_factory):
 def web_ui(pipeline_env, model_server, tmp_path_factory):
     """The web UI under gunicorn; its /metrics reports what the pipeline stored."""
     port = servers.free_port()
-    env = {**pipeline_env, "WEB_MODEL_SERVER_URL": model_server.url}
+    env = {**pipeline_env, "MODEL_SERVER_URL": model_server.url}
     command = servers.gunicorn_command("web.wsgi:app", port, workers=2)
     url = f"http://127.0.0.1:{port}"
     log = tmp_path_factory.mktemp("web") / "web.log"

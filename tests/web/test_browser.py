@@ -36,7 +36,7 @@ def web_url(model_server_url, mlflow_server, tmp_path_factory):
     port = servers.free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
-        "WEB_MODEL_SERVER_URL": model_server_url,
+        "MODEL_SERVER_URL": model_server_url,
         "MLFLOW_TRACKING_URI": mlflow_server.url,
         "WEB_OPERATOR_TOKEN": OPERATOR,
         "MODEL_SERVER_RELOAD_TOKEN": TOKEN,

@@ -1,0 +1,107 @@
+"""Every client of the platform's services gets the whole client environment, from one place.
+
+The clients (Airflow's components and task pods, the model server, the web UI) read the same
+variables (house_prices.settings, model_server/config.py, web/config.py); roles/platform declares
+them once (``_platform_client_env``). A client that misses one silently falls back to a default,
+e.g. a web UI that keeps reading the model ``house-price`` after the operator renamed it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from . import policy
+from .conftest import _render
+
+CLIENT_VARIABLES = (
+    "MLFLOW_TRACKING_URI",
+    "HOUSE_PRICES_MODEL_NAME",
+    "MODEL_SERVER_URL",
+    "DATA_API_URL",
+    "AIRFLOW_API_URL",
+)
+CLIENTS = {
+    "Deployment/airflow-api-server",
+    "Deployment/airflow-dag-processor",
+    "Deployment/airflow-scheduler",
+    "Deployment/airflow-triggerer",
+    "Deployment/model-server",
+    "Deployment/web-ui",
+    "Job/airflow-db-migrate",  # shares Airflow's ConfigMap
+    "Pod/airflow-task",  # the KubernetesExecutor's pod template
+}
+RENAMED = {
+    "platform_model_name": "renamed-model",
+    "platform_model_server_port": 8123,
+    "platform_mlflow_port": 5123,
+    "platform_airflow_api_port": 8124,
+    "platform_data_api_url": "http://data.example.test:9000",
+}
+
+
+@pytest.fixture(scope="module")
+def rendered_renamed(tmp_path_factory):
+    """The fixture inventory with every client setting changed from its default."""
+    return _render(tmp_path_factory.mktemp("render-renamed"), "-e", json.dumps(RENAMED))
+
+
+def container_environments(docs: list[dict]) -> dict[str, dict[str, str]]:
+    """Each workload's containers' environment: env entries over its ConfigMaps' data."""
+    config_maps = {
+        d["metadata"]["name"]: d.get("data", {}) for d in docs if d["kind"] == "ConfigMap"
+    }
+    environments = {}
+    for owner, _, spec in policy.pod_specs(docs):
+        # Jobs are named after their spec: drop the hash suffix.
+        kind, name = owner["kind"], re.sub(r"-[0-9a-f]{10}$", "", owner["metadata"]["name"])
+        for container in spec["containers"]:
+            env: dict[str, str] = {}
+            for source in container.get("envFrom", []):
+                if "configMapRef" in source:
+                    env.update(config_maps[source["configMapRef"]["name"]])
+            env.update({e["name"]: e.get("value") for e in container.get("env", [])})
+            environments[f"{kind}/{name}/{container['name']}"] = env
+    return environments
+
+
+def client_environments(docs: list[dict]) -> dict[str, dict[str, str]]:
+    """The environments that carry any client variable, by workload/container."""
+    return {
+        where: env
+        for where, env in container_environments(docs).items()
+        if set(CLIENT_VARIABLES) & set(env)
+    }
+
+
+def test_every_client_carries_the_whole_client_environment(rendered):
+    clients = client_environments(rendered.docs)
+    assert {where.rsplit("/", 1)[0] for where in clients} == CLIENTS
+    for where, env in clients.items():
+        missing = [name for name in CLIENT_VARIABLES if name not in env]
+        assert not missing, f"{where} lacks {missing}"
+    expected = {
+        "MLFLOW_TRACKING_URI": "http://mlflow:5000",
+        "HOUSE_PRICES_MODEL_NAME": "house-price",
+        "MODEL_SERVER_URL": "http://model-server:8000",
+        "DATA_API_URL": "http://192.0.2.50:8080",
+        "AIRFLOW_API_URL": "http://airflow-api-server:8080",
+    }
+    for where, env in clients.items():
+        assert {name: env[name] for name in CLIENT_VARIABLES} == expected, where
+
+
+def test_changed_client_settings_reach_every_client(rendered_renamed):
+    clients = client_environments(rendered_renamed.docs)
+    assert {where.rsplit("/", 1)[0] for where in clients} == CLIENTS
+    expected = {
+        "MLFLOW_TRACKING_URI": "http://mlflow:5123",
+        "HOUSE_PRICES_MODEL_NAME": "renamed-model",
+        "MODEL_SERVER_URL": "http://model-server:8123",
+        "DATA_API_URL": "http://data.example.test:9000",
+        "AIRFLOW_API_URL": "http://airflow-api-server:8124",
+    }
+    for where, env in clients.items():
+        assert {name: env.get(name) for name in CLIENT_VARIABLES} == expected, where
