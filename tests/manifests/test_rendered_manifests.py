@@ -351,6 +351,16 @@ MUTATIONS = {
             docs, "readOnlyRootFilesystem: true", "readOnlyRootFilesystem: false"
         ),
     ),
+    "token mounted": (
+        policy.check_service_account_tokens,
+        lambda docs: _doc(docs, "StatefulSet", "postgresql")["spec"]["template"]["spec"].pop(
+            "automountServiceAccountToken"
+        ),
+    ),
+    "scheduler without token": (
+        policy.check_service_account_tokens,
+        lambda docs: _pod(docs, "airflow-scheduler").update(automountServiceAccountToken=False),
+    ),
     "task pod root": (
         policy.check_non_root,
         lambda docs: _set_pod_template(docs, "runAsUser: 50000", "runAsUser: 0"),
