@@ -43,6 +43,7 @@ NEEDED = {
     *[(c, "seaweedfs", "s3") for c in AIRFLOW],
     *[("seaweedfs", "seaweedfs", p) for p in ["s3", "master", "filer"]],
     *[(c, "mlflow", "http") for c in ["web-ui", "airflow-task", "model-server", "prometheus"]],
+    ("mlflow-accounts", "mlflow", "http"),
     ("airflow-scheduler", "mlflow", "http"),
     # The Execution API (task pods), the web UI's DAG view, the components among themselves.
     *[(c, "airflow-api-server", "http") for c in ["web-ui", "airflow-task", *AIRFLOW]],
@@ -94,7 +95,7 @@ def _expected(docs):
 def test_every_pod_of_the_model_is_in_the_namespace(rendered):
     pods = netpol.pods(rendered.docs, NAMESPACE)
     assert {p.namespace for p in pods.values()} == {"mlops"}
-    assert len(pods) == 16
+    assert len(pods) == 17
     assert {c for c, _s, _p in NEEDED} - set(pods) == set()
 
 
