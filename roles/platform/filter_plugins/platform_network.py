@@ -14,17 +14,15 @@ def platform_host_cidrs(hosts, outside_of=()):
     A NetworkPolicy cannot name a host: when any host is a DNS name, the peer is every address
     outside the cluster's own ranges (outside_of), which still keeps the pods unreachable.
     """
-    hosts = [str(h).strip("[]") for h in hosts if str(h)]
+    outside = {"cidr": ANYWHERE, "except": list(outside_of)} if outside_of else {"cidr": ANYWHERE}
     cidrs = []
-    for host in hosts:
+    for host in (str(h).strip("[]") for h in hosts if str(h)):
         try:
             address = ipaddress.ip_address(host)
         except ValueError:
-            return [{"cidr": ANYWHERE, "except": list(outside_of)}] if outside_of else [
-                {"cidr": ANYWHERE}
-            ]
+            return [outside]
         cidrs.append({"cidr": f"{address}/{address.max_prefixlen}"})
-    return cidrs or [{"cidr": ANYWHERE, "except": list(outside_of)}]
+    return cidrs or [outside]
 
 
 def platform_url_host(url: str) -> str:
