@@ -319,7 +319,27 @@ def check_app_read_only_root(docs: Iterable[dict]) -> list[str]:
     return errors
 
 
+# Pods that talk to the Kubernetes API: the scheduler (KubernetesExecutor starts task pods)
+# and the Airflow api-server (reads a running task's log from its pod).
+API_CLIENT_SERVICE_ACCOUNTS = {"airflow-scheduler", "airflow-api-server"}
+
+
+def check_service_account_tokens(docs: Iterable[dict]) -> list[str]:
+    """Only the pods that use the Kubernetes API get a service account token."""
+    errors = []
+    for owner, _meta, spec in pod_specs(docs):
+        account = spec.get("serviceAccountName", "default")
+        mounted = spec.get("automountServiceAccountToken")
+        if account in API_CLIENT_SERVICE_ACCOUNTS:
+            if mounted is not True:
+                errors.append(f"{_name(owner)} needs its {account} token (set it to true)")
+        elif mounted is not False:
+            errors.append(f"{_name(owner)} mounts a service account token it does not use")
+    return errors
+
+
 ALL_CHECKS = (
+    check_service_account_tokens,
     check_app_read_only_root,
     check_probes,
     check_resources,

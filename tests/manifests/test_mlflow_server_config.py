@@ -76,6 +76,7 @@ def mlflow_server(rendered_with_secrets, tmp_path_factory):
     }
     creds = secrets["mlflow-credentials"]
     client = secrets["mlflow-client-credentials"]
+    pipeline = secrets["mlflow-pipeline-credentials"]
     s3_keys = render.secrets["s3_access_key"], render.secrets["s3_secret_key"]
 
     auth_ini = tmp / "basic_auth.ini"
@@ -147,6 +148,10 @@ def mlflow_server(rendered_with_secrets, tmp_path_factory):
         yield {
             "url": f"http://127.0.0.1:{port}",
             "auth": (client["MLFLOW_TRACKING_USERNAME"], client["MLFLOW_TRACKING_PASSWORD"]),
+            "pipeline": (
+                pipeline["MLFLOW_TRACKING_USERNAME"],
+                pipeline["MLFLOW_TRACKING_PASSWORD"],
+            ),
             "env": {
                 **env,
                 "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{port}",
@@ -224,3 +229,122 @@ def test_smoke_script_mlflow_round_trip_and_version_check(mlflow_server):
     mismatch = _smoke(mlflow_server, "mlflow-roundtrip", "0.0.0")
     assert mismatch.returncode != 0
     assert "MLflow version mismatch" in mismatch.stderr
+
+
+def _accounts_job(server) -> subprocess.CompletedProcess:
+    """The mlflow-accounts Job's command with the Job's environment."""
+    user, password = server["pipeline"]
+    env = {**server["env"], "MLFLOW_PIPELINE_USERNAME": user, "MLFLOW_PIPELINE_PASSWORD": password}
+    return subprocess.run(
+        [sys.executable, "-m", "house_prices.mlflow_accounts"],
+        env={**env, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_pipeline_account_logs_registers_and_cannot_administer_users(mlflow_server):
+    url, admin, pipeline = mlflow_server["url"], mlflow_server["auth"], mlflow_server["pipeline"]
+    assert pipeline[0] == "pipeline" and pipeline != admin
+    first = _accounts_job(mlflow_server)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "created" in first.stdout
+    again = _accounts_job(mlflow_server)
+    assert again.returncode == 0 and "updated" in again.stdout
+    api = f"{url}/api/2.0/mlflow"
+
+    def call(method, path, auth, **body):
+        return requests.request(method, f"{api}/{path}", json=body, auth=auth, timeout=60)
+
+    # Objects the admin made before the account existed (an upgraded cluster).
+    experiment = call("POST", "experiments/create", admin, name="house-prices").json()
+    call("POST", "registered-models/create", admin, name="house-price")
+    # The pipeline's work: a run with metrics and an artifact, a version, the alias, a deletion.
+    run = call("POST", "runs/create", pipeline, experiment_id=experiment["experiment_id"]).json()
+    run_id = run["run"]["info"]["run_id"]
+    assert (
+        call(
+            "POST",
+            "runs/log-metric",
+            pipeline,
+            run_id=run_id,
+            key="rmse",
+            value=1.0,
+            timestamp=0,
+            step=0,
+        ).status_code
+        == 200
+    )
+    artifact = requests.put(
+        f"{url}/api/2.0/mlflow-artifacts/artifacts/{experiment['experiment_id']}/{run_id}"
+        "/artifacts/model/MLmodel",
+        data=b"flavors: {}\n",
+        auth=pipeline,
+        timeout=60,
+    )
+    assert artifact.status_code == 200, artifact.text[:300]
+    version = call(
+        "POST",
+        "model-versions/create",
+        pipeline,
+        name="house-price",
+        source=f"runs:/{run_id}/model",
+        run_id=run_id,
+    )
+    assert version.status_code == 200, version.text[:300]
+    number = version.json()["model_version"]["version"]
+    alias = call(
+        "POST",
+        "registered-models/alias",
+        pipeline,
+        name="house-price",
+        alias="champion",
+        version=number,
+    )
+    assert alias.status_code == 200, alias.text[:300]
+    second = call(
+        "POST",
+        "model-versions/create",
+        pipeline,
+        name="house-price",
+        source=f"runs:/{run_id}/model",
+        run_id=run_id,
+    ).json()["model_version"]
+    deleted = call(
+        "DELETE", "model-versions/delete", pipeline, name="house-price", version=second["version"]
+    )
+    assert deleted.status_code == 200, deleted.text[:300]
+    # No user administration.
+    users = f"{url}/api/2.0/mlflow/users"
+    assert (
+        requests.post(
+            f"{users}/create",
+            json={"username": "x", "password": "y" * 12},
+            auth=pipeline,
+            timeout=30,
+        ).status_code
+        == 403
+    )
+    assert (
+        requests.patch(
+            f"{users}/update-admin",
+            json={"username": "pipeline", "is_admin": True},
+            auth=pipeline,
+            timeout=30,
+        ).status_code
+        == 403
+    )
+    assert (
+        requests.patch(
+            f"{users}/update-password",
+            json={"username": admin[0], "password": "z" * 16},
+            auth=pipeline,
+            timeout=30,
+        ).status_code
+        == 403
+    )
+    assert (
+        requests.get(f"{api}/experiments/search?max_results=1", auth=admin, timeout=30).status_code
+        == 200
+    )

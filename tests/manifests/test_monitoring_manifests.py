@@ -95,7 +95,7 @@ def test_web_ui_can_read_the_pipeline_reports(rendered):
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert env["HOUSE_PRICES_STORAGE"] == "s3"
     assert env["HOUSE_PRICES_S3_BUCKET"] == "house-prices"
-    assert {"name": "s3-credentials"} in [e.get("secretRef") for e in container["envFrom"]]
+    assert {"name": "s3-web-credentials"} in [e.get("secretRef") for e in container["envFrom"]]
 
 
 def test_cluster_and_embedded_rules_are_one_source(rendered):

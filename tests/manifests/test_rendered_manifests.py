@@ -41,6 +41,7 @@ def pod_containers(doc):
 def test_every_component_is_rendered(rendered):
     assert sorted(rendered.files) == [
         "00-namespace.yaml",
+        "05-network-policies.yaml",
         "10-postgresql.yaml",
         "20-seaweedfs.yaml",
         "30-mlflow.yaml",
@@ -351,6 +352,16 @@ MUTATIONS = {
         lambda docs: _set_pod_template(
             docs, "readOnlyRootFilesystem: true", "readOnlyRootFilesystem: false"
         ),
+    ),
+    "token mounted": (
+        policy.check_service_account_tokens,
+        lambda docs: _doc(docs, "StatefulSet", "postgresql")["spec"]["template"]["spec"].pop(
+            "automountServiceAccountToken"
+        ),
+    ),
+    "scheduler without token": (
+        policy.check_service_account_tokens,
+        lambda docs: _pod(docs, "airflow-scheduler").update(automountServiceAccountToken=False),
     ),
     "task pod root": (
         policy.check_non_root,

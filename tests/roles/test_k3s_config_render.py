@@ -85,10 +85,11 @@ def test_ha_first_server_initialises_etcd(ha):
     assert first["write-kubeconfig-mode"] == "0600"
     assert first["token-file"] == "/etc/rancher/k3s/token"
     assert first["selinux"] is False
+    assert first["secrets-encryption"] is True
 
 
 def test_ha_other_servers_join_the_first_with_identical_settings(ha):
-    keys = ("cluster-cidr", "service-cidr", "cluster-dns", "disable")
+    keys = ("cluster-cidr", "service-cidr", "cluster-dns", "disable", "secrets-encryption")
     for name in ("s1", "s2"):
         config = ha[name]
         assert config["server"] == "https://192.168.1.10:6443"
@@ -105,6 +106,7 @@ def test_agents_join_the_first_server_and_carry_no_server_settings(ha):
         assert config["token-file"] == "/etc/rancher/k3s/token"
         assert "cluster-cidr" not in config
         assert "token" not in config
+        assert "secrets-encryption" not in config
 
 
 def test_single_server_uses_no_embedded_etcd(tmp_path):
