@@ -33,6 +33,10 @@ CLIENTS = {
     "Job/airflow-db-migrate",  # shares Airflow's ConfigMap
     "Pod/airflow-task",  # the KubernetesExecutor's pod template
 }
+# One-purpose bootstrap Jobs that read only some client variables (from the same declaration).
+PARTIAL_CLIENTS = {
+    "Job/mlflow-accounts": {"MLFLOW_TRACKING_URI"},  # creates the pipeline's MLflow account
+}
 RENAMED = {
     "platform_model_name": "renamed-model",
     "platform_model_server_port": 8123,
@@ -68,12 +72,28 @@ def container_environments(docs: list[dict]) -> dict[str, dict[str, str]]:
 
 
 def client_environments(docs: list[dict]) -> dict[str, dict[str, str]]:
-    """The environments that carry any client variable, by workload/container."""
-    return {
-        where: env
-        for where, env in container_environments(docs).items()
-        if set(CLIENT_VARIABLES) & set(env)
-    }
+    """The environments that carry any client variable, by workload/container.
+
+    A partial client must carry exactly its own variables; it is then left out of the result.
+    """
+    clients = {}
+    for where, env in container_environments(docs).items():
+        carried = set(CLIENT_VARIABLES) & set(env)
+        workload = where.rsplit("/", 1)[0]
+        if workload in PARTIAL_CLIENTS:
+            assert carried == PARTIAL_CLIENTS[workload], where
+        elif carried:
+            clients[where] = env
+    return clients
+
+
+def partial_client_values(docs: list[dict]) -> dict[str, str]:
+    """Every value a partial client reads, by variable name."""
+    values = {}
+    for where, env in container_environments(docs).items():
+        for name in PARTIAL_CLIENTS.get(where.rsplit("/", 1)[0], ()):
+            values[name] = env[name]
+    return values
 
 
 def test_every_client_carries_the_whole_client_environment(rendered):
@@ -91,6 +111,7 @@ def test_every_client_carries_the_whole_client_environment(rendered):
     }
     for where, env in clients.items():
         assert {name: env[name] for name in CLIENT_VARIABLES} == expected, where
+    assert partial_client_values(rendered.docs) == {"MLFLOW_TRACKING_URI": "http://mlflow:5000"}
 
 
 def test_changed_client_settings_reach_every_client(rendered_renamed):
@@ -105,3 +126,6 @@ def test_changed_client_settings_reach_every_client(rendered_renamed):
     }
     for where, env in clients.items():
         assert {name: env.get(name) for name in CLIENT_VARIABLES} == expected, where
+    assert partial_client_values(rendered_renamed.docs) == {
+        "MLFLOW_TRACKING_URI": "http://mlflow:5123"
+    }
