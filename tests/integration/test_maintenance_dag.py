@@ -157,7 +157,7 @@ def test_maintenance_dag_garbage_collects_a_rejected_version(airflow_env, tmp_pa
         assert "new_state=failed" not in output, output[-5000:]
         assert f"Run with ID {rejected_run.run_id} has been permanently deleted" in output
 
-        with pytest.raises(MlflowException, match="RESOURCE_DOES_NOT_EXIST|not found"):
+        with pytest.raises(MlflowException, match=r"RESOURCE_DOES_NOT_EXIST|not found"):
             client.get_run(rejected_run.run_id)
         assert client.get_run(champion_run.run_id).info.lifecycle_stage == "active"
         assert registry.champion_version(client, name).run_id == champion_run.run_id
