@@ -46,7 +46,8 @@ def pod_specs(docs: Iterable[dict]) -> Iterator[tuple[dict, dict, dict]]:
             template = doc.get("spec", {}).get("template", {})
             yield doc, template.get("metadata", {}), template.get("spec", {})
         elif kind == "CronJob":
-            template = doc.get("spec", {}).get("jobTemplate", {}).get("spec", {}).get("template", {})
+            job = doc.get("spec", {}).get("jobTemplate", {}).get("spec", {})
+            template = job.get("template", {})
             yield doc, template.get("metadata", {}), template.get("spec", {})
 
 
