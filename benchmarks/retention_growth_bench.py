@@ -104,7 +104,8 @@ def simulate_day(state: Path, day: int, pool, listing: dict, per_minute: int, lo
         _put(store, keys.clean_report_key(clean), objects["clean_report"], when)
         _put(store, keys.drift_report_key(clean, "1"), objects["drift_report"], when)
         for task in range(PIPELINE_TASKS):
-            path = logs / f"dag_id=house_price_pipeline/run_id=d{day}r{run}/task_{task}/attempt=1.log"
+            run_dir = logs / f"dag_id=house_price_pipeline/run_id=d{day}r{run}"
+            path = run_dir / f"task_{task}" / "attempt=1.log"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(b"x" * log_bytes)
             os.utime(path, (when.timestamp(), when.timestamp()))
