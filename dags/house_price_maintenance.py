@@ -5,8 +5,10 @@ Runs once a day and removes what grows with every pipeline run once it is older 
 limit (`HOUSE_PRICES_RETAIN_*_DAYS`, see `house_prices/retention.py`): stored batches outside
 the champion's lineage (the newest batch of each group/day stays), other models' references
 and holdouts, drift and run reports, prediction log rows, rejected registry versions (their
-runs are marked deleted for `mlflow gc`), Airflow metadata (`airflow db clean`) and task logs.
-Nothing the champion, its lineage or a restore needs is removed.
+runs and logged models are marked deleted, then `mlflow gc` removes them and their artifacts),
+Airflow metadata (`airflow db clean`) and task logs. Nothing the champion, its lineage or a
+restore needs is removed. In the cluster, task pods hold no database password: `mlflow gc` and
+the prediction log's retention run as CronJobs next to the MLflow server and the model server.
 """
 
 from __future__ import annotations
@@ -64,7 +66,8 @@ def house_price_maintenance():
 
         settings = _retention()
         if not settings.predictions_url:
-            print("no MODEL_SERVER_DATABASE_URL or MODEL_SERVER_STATE_DIR here: skipped")
+            print("no MODEL_SERVER_DATABASE_URL or MODEL_SERVER_STATE_DIR here: skipped (in the")
+            print("cluster the model server's prediction-log-retention CronJob prunes the log)")
             return 0
         return retention.prune_predictions(settings.predictions_url, settings, datetime.now(UTC))
 
@@ -79,6 +82,24 @@ def house_price_maintenance():
         return retention.prune_unpromoted_versions(
             client, settings.model_name, _retention(), datetime.now(UTC)
         )
+
+    @task
+    def collect_mlflow_garbage() -> int:
+        """`mlflow gc`: runs and logged models marked deleted, and their artifacts."""
+        store = _retention().mlflow_backend_store_uri
+        if not store:
+            print("no MLFLOW_BACKEND_STORE_URI here: skipped (the cluster runs mlflow gc in the")
+            print("mlflow-gc CronJob, with the MLflow server's own credentials)")
+            return 0
+        mlflow = Path(sys.executable).parent / "mlflow"
+        result = subprocess.run(
+            [str(mlflow), "gc", "--backend-store-uri", store],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        print(result.stdout, result.stderr)
+        return result.stdout.count("has been permanently deleted")
 
     @task
     def prune_airflow() -> int:
@@ -109,7 +130,7 @@ def house_price_maintenance():
 
     prune_store()
     prune_predictions()
-    prune_registry()
+    prune_registry() >> collect_mlflow_garbage()
     prune_airflow()
 
 

@@ -62,6 +62,8 @@ def environment(
         "HOUSE_PRICES_STORAGE_ROOT": str(state / "objects"),
         "DATA_API_URL": urls["data_api"],
         "MLFLOW_TRACKING_URI": urls["mlflow"],
+        # The maintenance DAG's `mlflow gc` (the server's own --backend-store-uri).
+        "MLFLOW_BACKEND_STORE_URI": f"sqlite:///{state}/mlflow/mlflow.db",
         "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
         # MLflow's job runner starts eight ~240 MB workers for features this platform does not
         # use (GenAI evaluation): off, the server needs about 0.5 GB instead of 2.4 GB.

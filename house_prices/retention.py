@@ -9,8 +9,9 @@ age limit (``RetentionSettings``, from ``HOUSE_PRICES_RETAIN_*_DAYS``):
 - drift and run reports older than ``reports_days``;
 - prediction log rows older than ``predictions_days``;
 - registry versions that were rejected (never promoted) and decided more than
-  ``unpromoted_days`` ago: the version is deleted and its run marked deleted, so
-  ``mlflow gc`` can remove the run and its artifacts.
+  ``unpromoted_days`` ago: the version is deleted and its run and logged model marked
+  deleted; ``mlflow gc`` then removes them and their artifacts (the maintenance DAG runs it
+  in the embedded runtime, the ``mlflow-gc`` CronJob in the cluster).
 
 Airflow's metadata and task logs are pruned by ``airflow db clean`` and by removing task log
 files older than ``airflow_days`` (``dags/house_price_maintenance.py`` runs all of it daily).
@@ -72,6 +73,10 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER",
         "Airflow's task log directory (empty: no log files to prune here)",
     ),
+    "mlflow_backend_store_uri": (
+        "MLFLOW_BACKEND_STORE_URI",
+        "MLflow's own database, for `mlflow gc` (empty: not reachable from here)",
+    ),
 }
 
 
@@ -87,6 +92,7 @@ class RetentionSettings:
     prediction_log_url: str = ""
     model_server_state_dir: str = ""
     airflow_log_folder: str = ""
+    mlflow_backend_store_uri: str = ""
 
     def __post_init__(self) -> None:
         for field in fields(self):
@@ -206,6 +212,9 @@ def prune_predictions(database_url: str, settings: RetentionSettings, now: datet
     return result.rowcount
 
 
+_LOGGED_MODEL_PREFIX = "models:/"
+
+
 def prune_unpromoted_versions(
     client, model_name: str, settings: RetentionSettings, now: datetime, dry_run: bool = False
 ) -> list[str]:
@@ -230,8 +239,12 @@ def prune_unpromoted_versions(
             continue
         removed.append(row["version"])
         if not dry_run:
+            source = client.get_model_version(model_name, row["version"]).source
             client.delete_model_version(model_name, row["version"])
             client.delete_run(row["run_id"])
+            # MLflow 3 keeps the model files under the logged model, not the run.
+            if source.startswith(_LOGGED_MODEL_PREFIX):
+                client.delete_logged_model(source.removeprefix(_LOGGED_MODEL_PREFIX))
     _log.info("registry retention: rejected version(s) %s removed", removed or "none")
     return removed
 

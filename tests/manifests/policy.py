@@ -45,6 +45,10 @@ def pod_specs(docs: Iterable[dict]) -> Iterator[tuple[dict, dict, dict]]:
         elif kind in WORKLOAD_KINDS:
             template = doc.get("spec", {}).get("template", {})
             yield doc, template.get("metadata", {}), template.get("spec", {})
+        elif kind == "CronJob":
+            job = doc.get("spec", {}).get("jobTemplate", {}).get("spec", {})
+            template = job.get("template", {})
+            yield doc, template.get("metadata", {}), template.get("spec", {})
 
 
 def containers(spec: dict) -> Iterator[tuple[str, dict]]:

@@ -36,6 +36,7 @@ CLIENTS = {
 # One-purpose bootstrap Jobs that read only some client variables (from the same declaration).
 PARTIAL_CLIENTS = {
     "Job/mlflow-accounts": {"MLFLOW_TRACKING_URI"},  # creates the pipeline's MLflow account
+    "CronJob/mlflow-gc": {"MLFLOW_TRACKING_URI"},  # `mlflow gc` deletes artifacts through it
 }
 RENAMED = {
     "platform_model_name": "renamed-model",
