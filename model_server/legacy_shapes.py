@@ -119,7 +119,7 @@ def explain_response(
     names = list(model.explainer.feature_names)
     used = values_used(model, listing)
     return {
-        "price": document["prediction"],
+        "price": document["price"],
         "shap_values": [by_feature[name] for name in names],
         "base_value": document["base_value"],
         "feature_names": names,
@@ -190,12 +190,13 @@ def states_document(model: LoadedModel | None, reason: str = "") -> dict[str, An
 
 
 def _logged_prices(row: dict[str, Any]) -> list[float | None]:
-    """One price per logged input: /predict logs a list of prices, /explain one prediction."""
+    """One price per logged input: /predict logs a list of prices, /explain one price
+    (``prediction`` in rows logged before /explain named it ``price``)."""
     output = row["output"]
     if isinstance(output, list):
         return [item.get("price") if isinstance(item, dict) else None for item in output]
     if isinstance(output, dict):
-        return [output.get("prediction")]
+        return [output.get("price", output.get("prediction"))]
     return [None] * len(row["inputs"])
 
 
