@@ -22,8 +22,6 @@ OPTIONAL_FIELDS = ("city", "zip_code")
 LISTING_FIELDS = (*NUMERIC_FEATURES, "state", "status", *OPTIONAL_FIELDS)
 #: Numbers that must be above zero, not merely at least zero (a house has a size).
 POSITIVE = ("house_size",)
-#: Numbers that count things: whole numbers in the training data, shown without decimals.
-COUNTS = ("bed", "bath")
 ZIP_CODE = re.compile(r"[0-9]{5}")
 NOT_USED = "recorded in the prediction log with the price; the model does not use it"
 
@@ -49,10 +47,6 @@ class NumberField:
     @property
     def positive(self) -> bool:
         return self.name in POSITIVE
-
-    @property
-    def count(self) -> bool:
-        return self.name in COUNTS
 
     def problem(self, value: Any) -> str | None:
         """Why ``value`` is refused, or None; null is accepted (the model imputes it)."""
@@ -114,14 +108,13 @@ class ListingContract:
         return next(field for field in self.numbers if field.name == name)
 
     def describe(self) -> dict[str, Any]:
-        """The ``features`` of ``GET /model``: ranges, medians, counts, states and statuses."""
+        """The ``features`` of ``GET /model``: ranges, medians, states, statuses, optionals."""
         return {
             "numeric": {
                 field.name: {
                     "min": field.minimum,
                     "max": field.maximum,
                     "median": field.median,
-                    "count": field.count,
                 }
                 for field in self.numbers
             },
