@@ -13,6 +13,7 @@ from importlib import metadata
 from typing import Any
 
 from house_prices.features import FEATURES, NUMERIC_FEATURES
+from house_prices.listing_contract import OPTIONAL_FIELDS
 from house_prices.registry import CHAMPION_ALIAS
 from model_server.loader import LoadedModel
 from model_server.validation import LISTING_FIELDS
@@ -71,7 +72,7 @@ def values_used(model: LoadedModel, listing: dict[str, Any]) -> dict[str, Any]:
         name: imputed[name] if name in imputed and listing.get(name) is None else listing.get(name)
         for name in FEATURES
     }
-    for name in ("city", "zip_code"):
+    for name in OPTIONAL_FIELDS:
         if listing.get(name) is not None:
             used[name] = listing[name]
     return used
