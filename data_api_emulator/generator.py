@@ -17,15 +17,11 @@ import pandas as pd
 
 from data_api_emulator._geography import STATES
 from data_api_emulator.config import DirtConfig, DriftConfig
-from house_prices.features import STATUSES
-from house_prices.schema import RAW_COLUMNS
-from house_prices.settings import DAYS
+from data_api_emulator.wire import COLUMNS, DAYS, STATUSES
 
 __all__ = ["COLUMNS", "DAYS", "NUMERIC_COLUMNS", "STATUSES", "day_index", "generate_batch"]
 
-# The record contract is shared with the pipeline's client: one definition of the columns,
-# days and statuses for both sides.
-COLUMNS = RAW_COLUMNS
+# The record contract (columns, days, statuses) is the emulator's own: see wire.py.
 NUMERIC_COLUMNS = ("price", "bed", "bath", "acre_lot", "house_size")
 _STATUS_P = (0.6, 0.38, 0.02)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from data_api_emulator.generator import COLUMNS, DAYS
+from data_api_emulator.wire import ENVELOPE
 
 __all__ = ["openapi_document"]
 
@@ -121,7 +122,7 @@ def openapi_document(groups: tuple[int, ...]) -> dict[str, Any]:
                 "Record": _RECORD,
                 "Batch": {
                     "type": "object",
-                    "required": ["group_number", "day", "batch_number", "data"],
+                    "required": list(ENVELOPE),
                     "properties": {
                         "group_number": {"type": "integer"},
                         "day": {"enum": list(DAYS)},

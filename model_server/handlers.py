@@ -27,6 +27,11 @@ __all__ = [
 ]
 
 
+#: The price fields of an explanation kept in the prediction log (rows logged before the
+#: spread was added hold ``prediction`` instead: see ``legacy_shapes``).
+LOGGED_PRICE = ("price", "price_low", "price_high")
+
+
 def server_state():
     """The process's :class:`model_server.app.ServerState`."""
     return current_app.extensions["model_server"]
@@ -55,19 +60,22 @@ def elapsed_ms() -> float:
     return (time.perf_counter() - g.started) * 1000.0
 
 
+def _priced(price: float, lows, highs, index: int) -> dict[str, float | None]:
+    """One price entry, the same on /predict and /explain: the price and the trees' spread
+    (``lows``/``highs`` are None for a model without trees)."""
+    return {
+        "price": round(float(price), 2),
+        "price_low": None if lows is None else dollars(lows[index]),
+        "price_high": None if highs is None else dollars(highs[index]),
+    }
+
+
 def price_listings(
     model: LoadedModel, listings: list[dict[str, Any]], endpoint: str = "predict"
 ) -> tuple[str, list[dict[str, Any]]]:
     """Score validated listings, count and log them: (request id, one price entry each)."""
     prices, lows, highs = model.scorer.predict(listings)
-    output = [
-        {
-            "price": round(float(price), 2),
-            "price_low": None if lows is None else dollars(lows[i]),
-            "price_high": None if highs is None else dollars(highs[i]),
-        }
-        for i, price in enumerate(prices)
-    ]
+    output = [_priced(price, lows, highs, i) for i, price in enumerate(prices)]
     request_id = uuid.uuid4().hex
     state = server_state()
     state.metrics.predictions.labels(model.name, model.version).inc(len(output))
@@ -76,8 +84,10 @@ def price_listings(
 
 
 def explain_listing(model: LoadedModel, listing: dict[str, Any]) -> dict[str, Any]:
-    """The SHAP explanation of one listing in dollars, largest contribution first."""
+    """The price of one listing with its spread (as /predict gives them) and its SHAP
+    explanation in dollars, largest contribution first."""
     explanation = model.explainer.explain([listing])
+    _, lows, highs = model.scorer.predict([listing])
     values = explanation.values[0]
     prediction = float(explanation.predictions[0])
     order = np.argsort(-np.abs(values), kind="stable")
@@ -92,7 +102,7 @@ def explain_listing(model: LoadedModel, listing: dict[str, Any]) -> dict[str, An
     error = abs(explanation.base_value + float(values.sum()) - prediction)
     return {
         "model": model.ref,
-        "prediction": prediction,
+        **_priced(prediction, lows, highs, 0),
         "base_value": explanation.base_value,
         "contributions": contributions,
         "additivity_error": error,
@@ -105,6 +115,6 @@ def log_explanation(model: LoadedModel, listing: dict[str, Any], document: dict)
     request_id = uuid.uuid4().hex
     state = server_state()
     state.metrics.predictions.labels(model.name, model.version).inc()
-    output = {key: document[key] for key in ("prediction", "base_value", "contributions")}
+    output = {key: document[key] for key in (*LOGGED_PRICE, "base_value", "contributions")}
     state.log.record(request_id, "explain", model.ref, [listing], output, elapsed_ms())
     return request_id

@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
+from house_prices.listing_contract import ListingContract
 from model_server import legacy_shapes as shapes
 from model_server.errors import ApiError
 from model_server.handlers import (
@@ -42,13 +43,13 @@ DIGITS = re.compile(r"[0-9]+")  # str.isdigit() accepts '¹', which int() refuse
 HINT = 'original dialect: a flat object of listing fields; ours: {"listing": {...}}'
 
 
-def validate_flat(flat: dict[str, Any], features: dict[str, Any]):
+def validate_flat(flat: dict[str, Any], contract: ListingContract):
     """(our listing, imputed feature names) for a flat listing, or ValidationFailed whose
     fields are named as the client sent them (``bed``, not ``listing.bed``)."""
     listing, imputed = shapes.fill_listing(flat)
     try:
         (listing,) = validate_listings(
-            {"listing": listing}, features, 1, allow_batch=False, nullable_categories=True
+            {"listing": listing}, contract, 1, allow_batch=False, nullable_categories=True
         )
     except ValidationFailed as exc:
         fields = {key.removeprefix("listing."): text for key, text in exc.fields.items()}
@@ -58,14 +59,14 @@ def validate_flat(flat: dict[str, Any], features: dict[str, Any]):
 
 def predict(flat: dict[str, Any]):
     model = serving_model()
-    listing, imputed = validate_flat(flat, model.features)
+    listing, imputed = validate_flat(flat, model.contract)
     request_id, (entry,) = price_listings(model, [listing])
     return jsonify(shapes.predict_response(model, request_id, entry, listing, imputed))
 
 
 def explain(flat: dict[str, Any]):
     model = serving_model()
-    listing, imputed = validate_flat(flat, model.features)
+    listing, imputed = validate_flat(flat, model.contract)
     document = explain_listing(model, listing)
     request_id = log_explanation(model, listing, document)
     return jsonify(shapes.explain_response(model, request_id, document, listing, imputed))
@@ -95,7 +96,7 @@ def batch_predict():
                             f"({', '.join(LISTING_FIELDS)})"})  # fmt: skip
             continue
         try:
-            listing, _ = validate_flat(item, model.features)
+            listing, _ = validate_flat(item, model.contract)
         except ValidationFailed as exc:
             detail = "; ".join(f"{key}: {text}" for key, text in exc.fields.items())
             results.append({"input": item, "error": detail or exc.message})

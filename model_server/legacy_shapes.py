@@ -13,6 +13,7 @@ from importlib import metadata
 from typing import Any
 
 from house_prices.features import FEATURES, NUMERIC_FEATURES
+from house_prices.listing_contract import OPTIONAL_FIELDS
 from house_prices.registry import CHAMPION_ALIAS
 from model_server.loader import LoadedModel
 from model_server.validation import LISTING_FIELDS
@@ -71,7 +72,7 @@ def values_used(model: LoadedModel, listing: dict[str, Any]) -> dict[str, Any]:
         name: imputed[name] if name in imputed and listing.get(name) is None else listing.get(name)
         for name in FEATURES
     }
-    for name in ("city", "zip_code"):
+    for name in OPTIONAL_FIELDS:
         if listing.get(name) is not None:
             used[name] = listing[name]
     return used
@@ -119,7 +120,7 @@ def explain_response(
     names = list(model.explainer.feature_names)
     used = values_used(model, listing)
     return {
-        "price": document["prediction"],
+        "price": document["price"],
         "shap_values": [by_feature[name] for name in names],
         "base_value": document["base_value"],
         "feature_names": names,
@@ -190,12 +191,13 @@ def states_document(model: LoadedModel | None, reason: str = "") -> dict[str, An
 
 
 def _logged_prices(row: dict[str, Any]) -> list[float | None]:
-    """One price per logged input: /predict logs a list of prices, /explain one prediction."""
+    """One price per logged input: /predict logs a list of prices, /explain one price
+    (``prediction`` in rows logged before /explain named it ``price``)."""
     output = row["output"]
     if isinstance(output, list):
         return [item.get("price") if isinstance(item, dict) else None for item in output]
     if isinstance(output, dict):
-        return [output.get("prediction")]
+        return [output.get("price", output.get("prediction"))]
     return [None] * len(row["inputs"])
 
 

@@ -25,6 +25,7 @@ from mlflow.tracking import MlflowClient
 from house_prices import registry, run_documents
 from house_prices.explain import PipelineExplainer
 from house_prices.features import NUMERIC_FEATURES, STATUSES
+from house_prices.listing_contract import ListingContract
 from model_server.config import ServerConfig
 from model_server.scoring import FastExplainer, Scorer
 
@@ -55,11 +56,17 @@ class LoadedModel:
     explainer: FastExplainer
     metrics: dict[str, float]
     training: dict[str, Any]
-    features: dict[str, Any]
+    #: What a listing may hold, from the run's feature summary (validation and OpenAPI).
+    contract: ListingContract
     importance: dict[str, float]
     #: Mean training price per state (empty for versions trained before it was recorded).
     state_prices: dict[str, float] = field(default_factory=dict)
     loaded_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+
+    @property
+    def features(self) -> dict[str, Any]:
+        """The contract as ``GET /model`` reports it (ranges, medians, states, statuses)."""
+        return self.contract.describe()
 
     @property
     def ref(self) -> dict[str, str]:
@@ -76,21 +83,6 @@ class LoadedModel:
             "importance": self.importance,
             "loaded_at": self.loaded_at,
         }
-
-
-def _features(summary: dict) -> dict[str, Any]:
-    numeric = {
-        name: {
-            key: summary.get("numeric", {}).get(name, {}).get(key)
-            for key in ("min", "max", "median")
-        }
-        for name in NUMERIC_FEATURES
-    }
-    categorical = summary.get("categorical", {})
-    return {
-        "numeric": numeric,
-        "categorical": {"state": list(categorical.get("state", [])), "status": list(STATUSES)},
-    }
 
 
 def _probes(features: dict[str, Any]) -> list[dict[str, Any]]:
@@ -117,9 +109,9 @@ def load_version(client: MlflowClient, name: str, version: str) -> LoadedModel:
     run = client.get_run(model_version.run_id)
     lineage = registry.read_document(client, model_version.run_id, run_documents.LINEAGE)
     summary = registry.read_document(client, model_version.run_id, run_documents.FEATURE_SUMMARY)
-    features = _features(summary)
+    contract = ListingContract.from_summary(summary)
     scorer = Scorer(pipeline)
-    probes = _probes(features)
+    probes = _probes(contract.describe())
     scorer.verify(probes)
     explainer = FastExplainer(scorer, PipelineExplainer(pipeline))
     explainer.verify(probes)
@@ -140,7 +132,7 @@ def load_version(client: MlflowClient, name: str, version: str) -> LoadedModel:
             "group": lineage.get("group"),
             "day": lineage.get("day"),
         },
-        features=features,
+        contract=contract,
         importance={
             key: float(value)
             for key, value in registry.read_document(

@@ -1,15 +1,16 @@
 """The OpenAPI 3.1 description of the API, built in code so limits match the running server.
 
-When a model is loaded, the accepted states and the numeric upper bounds of the listing schema
-come from it (the same values ``GET /model`` reports and validation enforces). The original
-system's dialect is described in :mod:`model_server.openapi_legacy`.
+The ``Listing`` schema is the served model's
+:class:`~house_prices.listing_contract.ListingContract` (the same one validation enforces and
+``GET /model`` reports); before a model is loaded it has no upper bounds and no state list.
+The original system's dialect is described in :mod:`model_server.openapi_legacy`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from house_prices.features import NUMERIC_FEATURES, STATUSES
+from house_prices.listing_contract import ListingContract
 from model_server.openapi_legacy import DIALECT_RULE, legacy_paths, legacy_schemas
 from model_server.openapi_parts import bad_limit_response, json_response, ref
 
@@ -20,33 +21,7 @@ def _error(description: str) -> dict[str, Any]:
     return json_response(ref("Error"), description)
 
 
-def _listing_schema(features: dict[str, Any] | None) -> dict[str, Any]:
-    numeric = (features or {}).get("numeric", {})
-    properties: dict[str, Any] = {}
-    for name in NUMERIC_FEATURES:
-        schema: dict[str, Any] = {"type": ["number", "null"]}
-        if name == "house_size":
-            schema["exclusiveMinimum"] = 0
-        else:
-            schema["minimum"] = 0
-        upper = numeric.get(name, {}).get("max")
-        if upper is not None:
-            schema["maximum"] = upper
-        properties[name] = schema
-    states = (features or {}).get("categorical", {}).get("state")
-    properties["state"] = {"type": "string", **({"enum": states} if states else {})}
-    properties["status"] = {"type": "string", "enum": list(STATUSES)}
-    properties["city"] = {"type": ["string", "null"]}
-    properties["zip_code"] = {"type": ["string", "null"], "pattern": "^[0-9]{5}$"}
-    return {
-        "type": "object",
-        "required": [*NUMERIC_FEATURES, "state", "status"],
-        "additionalProperties": False,
-        "properties": properties,
-    }
-
-
-def _schemas(max_batch: int, features: dict[str, Any] | None) -> dict[str, Any]:
+def _schemas(max_batch: int, contract: ListingContract) -> dict[str, Any]:
     model_ref = {
         "type": "object",
         "required": ["name", "version"],
@@ -65,14 +40,16 @@ def _schemas(max_batch: int, features: dict[str, Any] | None) -> dict[str, Any]:
     explanation_properties = {
         "request_id": {"type": "string"},
         "model": ref("ModelRef"),
-        "prediction": {"type": "number"},
+        "price": {"type": "number", "description": "base_value + sum of the contributions"},
+        "price_low": number_or_null,
+        "price_high": number_or_null,
         "base_value": {"type": "number"},
         "contributions": {"type": "array", "items": contribution},
         "additivity_error": {"type": "number"},
         "tolerance": {"type": "number"},
     }
     explanation_required = list(explanation_properties)
-    listing = _listing_schema(features)
+    listing = contract.json_schema()
     return {
         **legacy_schemas(listing, max_batch),
         "Listing": listing,
@@ -192,7 +169,7 @@ def _schemas(max_batch: int, features: dict[str, Any] | None) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def openapi_document(max_batch: int, features: dict[str, Any] | None = None) -> dict[str, Any]:
+def openapi_document(max_batch: int, contract: ListingContract | None = None) -> dict[str, Any]:
     json_only = {"415": _error("the body is not sent as application/json")}
     not_ready = {"503": _error("no model is loaded yet")}
     invalid = {"400": _error("invalid JSON or invalid fields (messages per field)")}
@@ -226,8 +203,9 @@ def openapi_document(max_batch: int, features: dict[str, Any] | None = None) -> 
                 "responses": {
                     "200": json_response(
                         {"anyOf": [ref("Explanation"), ref("LegacyExplanation")]},
-                        "prediction = base_value + contributions (LegacyExplanation for a "
-                        "flat listing: price = base_value + sum(shap_values))",
+                        "price = base_value + contributions, with the spread /predict gives "
+                        "(LegacyExplanation for a flat listing: price = base_value + "
+                        "sum(shap_values))",
                     ),
                     **invalid, **too_large, **json_only, **not_ready,
                 },
@@ -346,7 +324,7 @@ def openapi_document(max_batch: int, features: dict[str, Any] | None = None) -> 
         },
         "paths": paths,
         "components": {
-            "schemas": _schemas(max_batch, features),
+            "schemas": _schemas(max_batch, contract or ListingContract.from_summary(None)),
             "securitySchemes": {"reloadToken": {"type": "http", "scheme": "bearer"}},
         },
     }

@@ -40,7 +40,7 @@ def predict():
     if is_flat_listing(body):
         return legacy.predict(body)
     model = serving_model()
-    listings = validate_listings(body, model.features, current_app.config["MAX_BATCH"])
+    listings = validate_listings(body, model.contract, current_app.config["MAX_BATCH"])
     request_id, output = price_listings(model, listings)
     return jsonify({"request_id": request_id, "model": model.ref, "predictions": output})
 
@@ -51,7 +51,7 @@ def explain():
     if is_flat_listing(body):
         return legacy.explain(body)
     model = serving_model()
-    listings = validate_listings(body, model.features, 1, allow_batch=False)
+    listings = validate_listings(body, model.contract, 1, allow_batch=False)
     document = explain_listing(model, listings[0])
     request_id = log_explanation(model, listings[0], document)
     return jsonify({"request_id": request_id, **document})
@@ -140,5 +140,5 @@ def metrics():
 @api.get("/openapi.json")
 def openapi():
     model = server_state().holder.current
-    features = model.features if model else None
-    return jsonify(openapi_document(current_app.config["MAX_BATCH"], features))
+    contract = model.contract if model else None
+    return jsonify(openapi_document(current_app.config["MAX_BATCH"], contract))

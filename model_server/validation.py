@@ -1,19 +1,17 @@
-"""Validation of request bodies: every problem reported per field, never an exception."""
+"""Validation of request bodies: every problem reported per field, never an exception.
+
+What a listing may hold is the model's :class:`~house_prices.listing_contract.ListingContract`;
+this module checks the body around the listings and names each problem by its path.
+"""
 
 from __future__ import annotations
 
 import json
-import math
-import re
 from typing import Any
 
-from house_prices.features import NUMERIC_FEATURES, STATUSES
+from house_prices.listing_contract import LISTING_FIELDS, ListingContract
 
 __all__ = ["LISTING_FIELDS", "ValidationFailed", "parse_json", "validate_listings"]
-
-OPTIONAL_FIELDS = ("city", "zip_code")
-LISTING_FIELDS = (*NUMERIC_FEATURES, "state", "status", *OPTIONAL_FIELDS)
-ZIP_CODE = re.compile(r"\d{5}")
 
 
 class ValidationFailed(ValueError):
@@ -45,77 +43,9 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _check_listing(
-    listing: Any,
-    where: str,
-    features: dict[str, Any],
-    errors: dict[str, str],
-    nullable_categories: bool = False,
-) -> None:
-    if not isinstance(listing, dict):
-        errors[where] = f"must be an object with {', '.join(LISTING_FIELDS[:6])}"
-        return
-    for key in listing:
-        if key not in LISTING_FIELDS:
-            errors[f"{where}.{key}"] = (
-                f"unknown field; accepted fields are {', '.join(LISTING_FIELDS)}"
-            )
-    for name in NUMERIC_FEATURES:
-        path = f"{where}.{name}"
-        if name not in listing:
-            errors[path] = "is required (a number, or null to let the model impute it)"
-            continue
-        value = listing[name]
-        if value is None:
-            continue
-        if not _number(value):
-            errors[path] = f"must be a number or null, got {_describe(value)}"
-            continue
-        bounds = features.get("numeric", {}).get(name, {})
-        low = 0.0
-        high = bounds.get("max")
-        if name == "house_size" and value <= 0:
-            errors[path] = f"must be greater than 0, got {value}"
-        elif value < low:
-            errors[path] = f"must be at least {low:g}, got {value}"
-        elif high is not None and value > high:
-            errors[path] = (
-                f"must be at most {high:g} (the model's accepted range, see GET /model), "
-                f"got {value}"
-            )
-    states = features.get("categorical", {}).get("state", [])
-    state = listing.get("state")
-    if "state" not in listing:
-        errors[f"{where}.state"] = "is required"
-    elif state is None and nullable_categories:
-        pass  # the encoder's missing value
-    elif not isinstance(state, str):
-        errors[f"{where}.state"] = f"must be a string, got {_describe(state)}"
-    elif states and state not in states:
-        shown = ", ".join(states[:10]) + (", ..." if len(states) > 10 else "")
-        errors[f"{where}.state"] = f"unknown state {_describe(state)}; the model knows {shown}"
-    status = listing.get("status")
-    if "status" not in listing:
-        errors[f"{where}.status"] = "is required"
-    elif status is None and nullable_categories:
-        pass
-    elif status not in STATUSES or not isinstance(status, str):
-        errors[f"{where}.status"] = f"must be one of {', '.join(STATUSES)}, got {_describe(status)}"
-    city = listing.get("city")
-    if city is not None and not isinstance(city, str):
-        errors[f"{where}.city"] = f"must be a string, got {_describe(city)}"
-    zip_code = listing.get("zip_code")
-    if zip_code is not None and not (isinstance(zip_code, str) and ZIP_CODE.fullmatch(zip_code)):
-        errors[f"{where}.zip_code"] = f"must be a string of 5 digits, got {_describe(zip_code)}"
-
-
 def validate_listings(
     body: Any,
-    features: dict[str, Any],
+    contract: ListingContract,
     max_batch: int,
     allow_batch: bool = True,
     nullable_categories: bool = False,
@@ -154,7 +84,11 @@ def validate_listings(
             raise ValidationFailed("invalid batch size", errors, status=400)
         paths = [f"listings[{index}]" for index in range(len(listings))]
     for listing, path in zip(listings, paths, strict=True):
-        _check_listing(listing, path, features, errors, nullable_categories)
+        if not isinstance(listing, dict):
+            errors[path] = f"must be an object with {', '.join(LISTING_FIELDS[:6])}"
+            continue
+        problems = contract.problems(listing, nullable_categories)
+        errors.update((f"{path}.{name}", text) for name, text in problems.items())
         if len(errors) >= 50:
             errors["..."] = "more errors not shown"
             break

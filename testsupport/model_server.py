@@ -27,8 +27,6 @@ HOUSE = {
     "acre_lot": "0.25",
     "state": "Texas",
     "status": "for_sale",
-    "city": "Austin",
-    "zip_code": "78701",
 }
 
 

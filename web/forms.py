@@ -1,12 +1,15 @@
-"""The listing form: parse what a person typed, against the ranges the model server reports."""
+"""The listing form: text typed by a person into numbers, and the server's verdict back.
+
+What a listing may hold (ranges, states, statuses) is the model server's to say: this module
+only turns text into numbers and puts the server's field errors beside the form's fields.
+"""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["FIELDS", "NUMERIC", "parse_listing"]
+__all__ = ["LABELS", "NUMERIC", "field_errors", "input_text", "parse_listing"]
 
 #: name -> (label, unit) of the numeric inputs
 NUMERIC = {
@@ -15,48 +18,59 @@ NUMERIC = {
     "house_size": ("House size", "sq ft"),
     "acre_lot": ("Lot", "acres"),
 }
-FIELDS = (*NUMERIC, "state", "status", "city", "zip_code")
+LABELS = {**{name: label for name, (label, _) in NUMERIC.items()}, "state": "State",
+          "status": "Status"}  # fmt: skip
 
 
-def parse_listing(form: Mapping[str, str], features: dict[str, Any]) -> tuple[dict, dict]:
+def _number(raw: str) -> int | float:
+    """``"3"`` stays a count (3, not 3.0); anything else a float (ValueError if not a number)."""
+    try:
+        return int(raw)
+    except ValueError:
+        return float(raw)
+
+
+def input_text(value: Any) -> str:
+    """A number as an input shows it: 3 not 3.0, no thousands separators; '' for none."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def parse_listing(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
     """Return (listing, errors): errors maps a field to a message shown beside it."""
     listing: dict[str, Any] = {}
     errors: dict[str, str] = {}
-    ranges = features.get("numeric", {})
     for name, (label, _) in NUMERIC.items():
         raw = (form.get(name) or "").strip()
         if not raw:
             errors[name] = f"{label} is required"
             continue
         try:
-            value = float(raw)
+            listing[name] = _number(raw)
         except ValueError:
             errors[name] = f"{label} must be a number, not “{raw}”"
-            continue
-        low, high = ranges.get(name, {}).get("min", 0.0), ranges.get(name, {}).get("max")
-        if (
-            value < low
-            or (high is not None and value > high)
-            or (name == "house_size" and value <= 0)
-        ):
-            bound = f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
-            errors[name] = f"{label} must be {bound}"
-            continue
-        listing[name] = value
     for name in ("state", "status"):
-        choices = features.get("categorical", {}).get(name, [])
         value = (form.get(name) or "").strip()
-        if value not in choices:
-            errors[name] = f"choose a {name} from the list"
-        else:
+        if value:
             listing[name] = value
-    city = (form.get("city") or "").strip()
-    if city:
-        listing["city"] = city[:100]
-    zip_code = (form.get("zip_code") or "").strip()
-    if zip_code:
-        if re.fullmatch(r"\d{5}", zip_code):
-            listing["zip_code"] = zip_code
         else:
-            errors["zip_code"] = "a zip code has 5 digits, e.g. 00601"
+            errors[name] = f"choose a {name} from the list"
     return listing, errors
+
+
+def field_errors(fields: Mapping[str, str]) -> dict[str, str]:
+    """The model server's field errors (``listing.bed``, ``listings[2].state``) by form field.
+
+    A problem with no field of the form (the body, an unknown key) is shown above the form.
+    """
+    errors: dict[str, str] = {}
+    for path, text in fields.items():
+        name = path.rsplit(".", 1)[-1]
+        if name in LABELS:
+            errors.setdefault(name, f"{LABELS[name]}: {text}")
+        else:
+            errors["form"] = f"{path}: {text}"
+    return errors

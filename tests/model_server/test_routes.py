@@ -39,7 +39,7 @@ def test_predict_batch_with_nulls_imputed(client):
     assert len(response.json["predictions"]) == 3
 
 
-def test_explain_adds_up_to_the_prediction(client):
+def test_explain_adds_up_to_the_price_and_gives_the_spread_predict_gives(client):
     response = client.post("/explain", json={"listing": LISTING})
     assert response.status_code == 200, response.json
     body = response.json
@@ -49,11 +49,13 @@ def test_explain_adds_up_to_the_prediction(client):
     assert sizes == sorted(sizes, reverse=True)
     assert {item["feature"]: item["value"] for item in contributions} == LISTING
     total = body["base_value"] + sum(item["contribution"] for item in contributions)
-    assert abs(total - body["prediction"]) <= ADDITIVITY_TOLERANCE
-    assert body["additivity_error"] == pytest.approx(abs(total - body["prediction"]), abs=1e-6)
+    assert abs(total - body["price"]) <= ADDITIVITY_TOLERANCE
+    assert body["additivity_error"] == pytest.approx(abs(total - body["price"]), abs=0.01)
     assert body["tolerance"] == ADDITIVITY_TOLERANCE
+    assert "prediction" not in body  # one name for the price on both endpoints
     predicted = client.post("/predict", json={"listing": LISTING}).json["predictions"][0]
-    assert body["prediction"] == pytest.approx(predicted["price"], abs=0.01)
+    assert {key: body[key] for key in predicted} == pytest.approx(predicted, abs=0.01)
+    assert body["price_low"] < body["price"] < body["price_high"]
 
 
 def test_explanation_of_an_earlier_request_stays_with_its_version(client, app, champion):
@@ -71,7 +73,8 @@ def test_explanation_of_an_earlier_request_stays_with_its_version(client, app, c
     assert old.status_code == 200, old.json
     assert old.json["model"]["version"] == "1"
     assert old.json["request_id"] == first["request_id"]
-    assert old.json["prediction"] == pytest.approx(first["predictions"][0]["price"], abs=0.01)
+    assert old.json["price"] == pytest.approx(first["predictions"][0]["price"], abs=0.01)
+    assert old.json["price_low"] == pytest.approx(first["predictions"][0]["price_low"], abs=0.01)
     assert old.json["created_at"].startswith("20")
     new = client.get(f"/explanations/{second['request_id']}").json
     assert new["model"]["version"] == "2"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from house_prices.listing_contract import ListingContract
 from model_server.validation import ValidationFailed, parse_json, validate_listings
 
-FEATURES = {
+SUMMARY = {
     "numeric": {
         "bed": {"min": 0.0, "max": 10.0, "median": 3.0},
         "bath": {"min": 0.0, "max": 6.0, "median": 2.0},
@@ -15,6 +16,7 @@ FEATURES = {
     },
     "categorical": {"state": ["Ohio", "Texas"], "status": ["for_sale", "sold", "ready_to_build"]},
 }
+CONTRACT = ListingContract.from_summary(SUMMARY)
 GOOD = {
     "bed": 3,
     "bath": 2,
@@ -27,14 +29,14 @@ GOOD = {
 
 def fields_of(body, max_batch=5, allow_batch=True) -> dict[str, str]:
     with pytest.raises(ValidationFailed) as caught:
-        validate_listings(body, FEATURES, max_batch, allow_batch)
+        validate_listings(body, CONTRACT, max_batch, allow_batch)
     return caught.value.fields
 
 
 def test_good_listing_and_batch_pass():
-    assert validate_listings({"listing": GOOD}, FEATURES, 5) == [GOOD]
+    assert validate_listings({"listing": GOOD}, CONTRACT, 5) == [GOOD]
     extra = {**GOOD, "city": "Austin", "zip_code": "78701", "bed": None}
-    assert validate_listings({"listings": [GOOD, extra]}, FEATURES, 5) == [GOOD, extra]
+    assert validate_listings({"listings": [GOOD, extra]}, CONTRACT, 5) == [GOOD, extra]
 
 
 @pytest.mark.parametrize(

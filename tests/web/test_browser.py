@@ -100,6 +100,6 @@ def test_invalid_input_is_marked_in_the_browser(browser, web_url):
     page.goto(web_url + "/")
     page.fill("#bed", "-2")
     page.click("button[type=submit]")
-    assert "Bedrooms must be between" in page.text_content("#bed-error")
+    assert "Bedrooms: must be at least 0" in page.text_content("#bed-error")
     assert page.input_value("#bed") == "-2"
     page.close()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
+import requests
 
+import web.clients
 from tests.web.conftest import OPERATOR, web_config
 from testsupport.model_server import HOUSE
-from testsupport.servers import free_port
+from testsupport.servers import free_port, wait_for
 from web import create_app
 
 pytestmark = pytest.mark.integration
@@ -23,6 +26,47 @@ def test_form_offers_the_model_ranges_and_choices(client):
     page = client.get("/").get_data(as_text=True)
     assert "<option selected>Texas</option>" in page
     assert 'name="house_size"' in page and 'max="' in page
+
+
+def test_form_offers_only_what_the_model_uses_and_starts_at_whole_counts(client):
+    page = client.get("/").get_data(as_text=True)
+    assert 'name="city"' not in page and 'name="zip_code"' not in page
+    bedrooms = re.search(r'id="bed" name="bed"[^>]*value="([^"]*)"', page, re.S).group(1)
+    assert bedrooms == "3"  # the training median, a count: not "3.0"
+
+
+def test_one_submission_is_one_model_server_call_and_one_logged_prediction(
+    client, model_server_url, monkeypatch
+):
+    def logged() -> list[dict]:
+        answer = requests.get(f"{model_server_url}/predictions?limit=1000", timeout=10)
+        return answer.json()["predictions"]
+
+    token = csrf(client)
+    before = len(logged())
+    assert before < 1000
+    calls: list[tuple[str, str]] = []
+    real_request = web.clients.requests.request
+
+    def counting(method, url, **kwargs):
+        calls.append((method, url.removeprefix(model_server_url)))
+        return real_request(method, url, **kwargs)
+
+    monkeypatch.setattr(web.clients.requests, "request", counting)
+    page = client.post("/", data={**HOUSE, "csrf_token": token}).get_data(as_text=True)
+    monkeypatch.undo()
+    assert calls == [("POST", "/explain")]
+    request_id = re.search(r"Request ([0-9a-f]{32})", page).group(1)
+    wait_for(lambda: any(row["request_id"] == request_id for row in logged()), timeout=10)
+    time.sleep(1.0)  # the log's writer thread batches: give a second row the time to show
+    assert len(logged()) == before + 1
+    assert "between <strong>$" in page  # the spread, from the same /explain answer
+
+
+def test_the_result_shows_counts_as_counts(client):
+    page = client.post("/", data={**HOUSE, "bed": "3.0", "csrf_token": csrf(client)})
+    text = page.get_data(as_text=True)
+    assert "<td>bed</td><td>3</td>" in text and "<td>3.0</td>" not in text
 
 
 def test_prediction_page_shows_price_spread_waterfall_table_and_sentences(client):
@@ -41,9 +85,11 @@ def test_prediction_page_shows_price_spread_waterfall_table_and_sentences(client
     ("field", "value", "message"),
     [
         ("bed", "many", "Bedrooms must be a number"),
-        ("house_size", "-5", "House size must be"),
-        ("zip_code", "12", "5 digits"),
-        ("state", "Atlantis", "choose a state"),
+        ("bath", "", "Bathrooms is required"),
+        ("house_size", "-5", "House size: must be greater than 0"),
+        ("bed", "1000000", "Bedrooms: must be at most"),
+        ("state", "Atlantis", "State: unknown state"),
+        ("status", "rented", "Status: must be one of"),
     ],
 )
 def test_invalid_values_are_shown_beside_the_field_and_kept(client, field, value, message):
@@ -52,7 +98,7 @@ def test_invalid_values_are_shown_beside_the_field_and_kept(client, field, value
     assert response.status_code == 400
     assert message in page
     assert 'aria-invalid="true"' in page or 'class="field invalid"' in page
-    assert 'value="Austin"' in page  # what was typed survives
+    assert 'value="1850"' in page or field == "house_size"  # what was typed survives
 
 
 def test_post_without_csrf_token_is_refused(client):
@@ -66,6 +112,13 @@ def test_compare_prices_the_same_house_in_each_state(client):
     page = client.post("/compare", data=data).get_data(as_text=True)
     assert page.count("<rect") == 2
     assert "<td>Texas</td>" in page and "<td>Ohio</td>" in page
+
+
+def test_compare_shows_the_model_servers_field_errors_beside_the_fields(client):
+    data = {**HOUSE, "bed": "1000000", "states": ["Texas"], "csrf_token": csrf(client, "/compare")}
+    response = client.post("/compare", data=data)
+    assert response.status_code == 400
+    assert "Bedrooms: must be at most" in response.get_data(as_text=True)
 
 
 def test_models_page_shows_champion_history_and_importance(client, mlflow_server):

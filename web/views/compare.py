@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 
 from web import charts
-from web.forms import parse_listing
+from web.clients import ValidationFailed
+from web.forms import field_errors, parse_listing
 from web.views import model_server
 from web.views.predict import defaults
 
@@ -34,10 +35,15 @@ def index():
         )
     chosen = [s for s in request.form.getlist("states") if s in states]
     form = {**request.form.to_dict(), "state": chosen[0] if chosen else ""}
-    listing, errors = parse_listing(form, features)
+    listing, errors = parse_listing(form)
     if not chosen:
         errors = {**errors, "states": "choose at least one state"}
         errors.pop("state", None)
+    if not errors:
+        try:
+            answer = server.predict([{**listing, "state": state} for state in chosen])
+        except ValidationFailed as exc:
+            errors = field_errors(exc.fields) or {"form": str(exc)}
     if errors:
         return render_template(
             "compare/index.html",
@@ -48,7 +54,6 @@ def index():
             errors=errors,
             rows=None,
         ), 400
-    answer = server.predict([{**listing, "state": state} for state in chosen])
     rows = sorted(
         zip(chosen, answer["predictions"], strict=True),
         key=lambda row: row[1]["price"],

@@ -8,7 +8,7 @@ from flask import Blueprint, render_template, request
 
 from web import charts
 from web.clients import ValidationFailed
-from web.forms import NUMERIC, parse_listing
+from web.forms import NUMERIC, field_errors, input_text, parse_listing
 from web.views import model_server
 
 bp = Blueprint("predict", __name__)
@@ -27,7 +27,8 @@ SUBJECTS = {
 def defaults(features: dict) -> dict[str, Any]:
     """Start the form at the median listing the model was trained on."""
     values: dict[str, Any] = {
-        name: (features.get("numeric", {}).get(name, {}).get("median") or "") for name in NUMERIC
+        name: input_text(features.get("numeric", {}).get(name, {}).get("median"))
+        for name in NUMERIC
     }
     categorical = features.get("categorical", {})
     states = categorical.get("state", [])
@@ -69,39 +70,38 @@ def insights(listing: dict, price: float) -> list[tuple[str, str]]:
     return rows
 
 
+def _form(values, errors: dict[str, str], status: int = 200):
+    """The form; on a POST with errors only now is the model's description fetched."""
+    model = model_server().model()
+    features = model.get("features", {})
+    return render_template(
+        "predict/form.html",
+        model=model,
+        features=features,
+        values=values if values is not None else defaults(features),
+        errors=errors,
+    ), status
+
+
 @bp.route("/", methods=["GET", "POST"])
 def index():
-    """The form (GET) and the prediction with its explanation (POST)."""
-    server = model_server()
-    model = server.model()
-    features = model.get("features", {})
+    """The form (GET) and the price with its spread and explanation (POST: one /explain call)."""
     if request.method == "GET":
-        return render_template(
-            "predict/form.html",
-            model=model,
-            features=features,
-            values=defaults(features),
-            errors={},
-        )
-    listing, errors = parse_listing(request.form, features)
+        return _form(None, {})
+    listing, errors = parse_listing(request.form)
     if not errors:
         try:
-            explanation = server.explain(listing)
-            spread = server.predict([listing])["predictions"][0]
+            explanation = model_server().explain(listing)
         except ValidationFailed as exc:
-            errors = {key.rsplit(".", 1)[-1]: text for key, text in exc.fields.items()}
-            errors = errors or {"form": str(exc)}
+            errors = field_errors(exc.fields) or {"form": str(exc)}
     if errors:
-        return render_template(
-            "predict/form.html", model=model, features=features, values=request.form, errors=errors
-        ), 400
-    price = explanation["prediction"]
+        return _form(request.form, errors, 400)
+    price = explanation["price"]
     return render_template(
         "predict/result.html",
-        model=model,
+        model=explanation["model"],
         listing=listing,
         explanation=explanation,
-        spread=spread,
         price=price,
         insights=insights(listing, price),
         sentences=sentences(explanation["contributions"]),
