@@ -23,7 +23,6 @@ from typing import Any
 from mlflow.tracking import MlflowClient
 
 from house_prices import registry, run_documents
-from house_prices.explain import PipelineExplainer
 from house_prices.features import NUMERIC_FEATURES, STATUSES
 from model_server.config import ServerConfig
 from model_server.scoring import FastExplainer, Scorer
@@ -121,7 +120,7 @@ def load_version(client: MlflowClient, name: str, version: str) -> LoadedModel:
     scorer = Scorer(pipeline)
     probes = _probes(features)
     scorer.verify(probes)
-    explainer = FastExplainer(scorer, PipelineExplainer(pipeline))
+    explainer = FastExplainer(scorer, pipeline)
     explainer.verify(probes)
     return LoadedModel(
         name=name,
