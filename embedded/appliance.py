@@ -281,7 +281,7 @@ class Airflow:
         return "timed out"
 
 
-def has_champion(env: dict[str, str]) -> str | None:
+def champion_version_number(env: dict[str, str]) -> str | None:
     from house_prices import registry
     from house_prices.settings import Settings
 
@@ -294,13 +294,13 @@ def up(args: argparse.Namespace) -> None:
     state = _state()
     env = start(state)
     os.environ.update(env)
-    version = has_champion(env)
+    version = champion_version_number(env)
     if version is None:
         print("no champion yet: running the pipeline once (first run takes a minute or two) ...")
         airflow = Airflow(_urls()["airflow"], env["AIRFLOW_ADMIN_PASSWORD"])
         airflow.wait_for_dag()
         result = airflow.run_dag({"group_number": args.group, "day": args.day})
-        version = has_champion(env)
+        version = champion_version_number(env)
         if result != "success" or version is None:
             sys.exit(
                 f"the pipeline run ended '{result}' without a champion; its task logs are "

@@ -31,7 +31,8 @@ __all__ = [
     "champion_version",
     "check_server_version",
     "connect",
-    "find_version",
+    "find_version_by_fingerprint",
+    "find_version_by_number",
     "list_decisions",
     "load_model",
     "log_and_register",
@@ -112,14 +113,24 @@ def champion_version(client: MlflowClient, name: str) -> RegisteredModel | None:
     return RegisteredModel(name, str(mv.version), mv.run_id, dict(mv.tags))
 
 
-def find_version(client: MlflowClient, name: str, fingerprint: str) -> RegisteredModel | None:
-    """A version already trained on exactly this data (same fingerprint), if any."""
+def find_version_by_fingerprint(
+    client: MlflowClient, name: str, fingerprint: str
+) -> RegisteredModel | None:
+    """The newest version already trained on exactly this data (same fingerprint), if any.
+
+    A model that was never registered has no such version; any other MLflow error is raised:
+    taking it for "not found" would train (and register) the same data twice.
+    """
     try:
         versions = client.search_model_versions(
             f"name = '{name}' and tags.data_fingerprint = '{fingerprint}'"
         )
-    except MlflowException:
-        return None
+    except MlflowException as exc:
+        if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+            return None
+        raise RegistryError(
+            f"cannot search versions of {name} by data fingerprint {fingerprint}: {exc}"
+        ) from exc
     if not versions:
         return None
     newest = max(versions, key=lambda mv: int(mv.version))
