@@ -54,10 +54,7 @@ def _leaves(tree: Any, n_features: int, scale: float):
 def _shapley_weights(players: int) -> np.ndarray:
     """w(s) = s! (d-s-1)! / d!: the weight of a coalition of size s (0 <= s < d)."""
     return np.array(
-        [
-            factorial(s) * factorial(players - s - 1) / factorial(players)
-            for s in range(players)
-        ]
+        [factorial(s) * factorial(players - s - 1) / factorial(players) for s in range(players)]
     )
 
 

@@ -27,14 +27,20 @@ def test_margin_decides(challenger, champion, promote):
 def test_the_pipeline_wants_one_percent_by_default():
     """A challenger 0.5 % better is noise, not progress: the champion stays by default."""
     margin = PipelineConfig().promotion_margin
-    assert not decide_promotion({"rmse": 99.5}, {"rmse": 100.0}, margin=margin, holdout=CLEAN)["promote"]
-    assert decide_promotion({"rmse": 98.9}, {"rmse": 100.0}, margin=margin, holdout=CLEAN)["promote"]
+    assert not decide_promotion({"rmse": 99.5}, {"rmse": 100.0}, margin=margin, holdout=CLEAN)[
+        "promote"
+    ]
+    assert decide_promotion({"rmse": 98.9}, {"rmse": 100.0}, margin=margin, holdout=CLEAN)[
+        "promote"
+    ]
 
 
 @pytest.mark.parametrize("champion", [{"rmse": 100.0}, None])
 def test_a_holdout_either_model_was_trained_on_refuses_promotion(champion):
     leaky = HoldoutCheck(rows=2000, fingerprint="abc", overlap=37)
-    decision = decide_promotion({"rmse": 50.0}, champion, margin=0.01, holdout=leaky, champion_version="4")
+    decision = decide_promotion(
+        {"rmse": 50.0}, champion, margin=0.01, holdout=leaky, champion_version="4"
+    )
     assert decision["promote"] is False
     assert decision["reason"].startswith("refused: 37 of the 2000 holdout listings")
     assert decision["holdout"] == {
