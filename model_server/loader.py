@@ -77,7 +77,19 @@ class LoadedModel:
         }
 
 
-def _features(summary: dict) -> dict[str, Any]:
+def _features(summary: dict, run_id: str) -> dict[str, Any]:
+    """Accepted ranges and categories; a summary without a feature's range is refused, since
+    validation would then accept any number for it."""
+    missing = [
+        name
+        for name in NUMERIC_FEATURES
+        if any(summary.get("numeric", {}).get(name, {}).get(key) is None for key in ("min", "max"))
+    ]
+    if missing:
+        raise ValueError(
+            f"{run_documents.FEATURE_SUMMARY} of run {run_id} gives no range for {missing}: "
+            "train the model again with this version of the pipeline"
+        )
     numeric = {
         name: {
             key: summary.get("numeric", {}).get(name, {}).get(key)
@@ -109,14 +121,21 @@ def _probes(features: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+#: The run documents a served version needs.
+SERVED_DOCUMENTS = (
+    run_documents.LINEAGE,
+    run_documents.FEATURE_SUMMARY,
+    run_documents.SHAP_IMPORTANCE,
+)
+
+
 def load_version(client: MlflowClient, name: str, version: str) -> LoadedModel:
     """Load ``models:/name/version`` with its run's metrics and documents."""
-    model_version = registry.find_version_by_number(client, name, version)
-    pipeline = registry.load_model(model_version.uri)
-    run = client.get_run(model_version.run_id)
-    lineage = registry.read_document(client, model_version.run_id, run_documents.LINEAGE)
-    summary = registry.read_document(client, model_version.run_id, run_documents.FEATURE_SUMMARY)
-    features = _features(summary)
+    bundle = registry.load_bundle(client, name, version, SERVED_DOCUMENTS)
+    pipeline, model_version = bundle.pipeline, bundle.version
+    lineage = bundle.documents[run_documents.LINEAGE]
+    summary = bundle.documents[run_documents.FEATURE_SUMMARY]
+    features = _features(summary, model_version.run_id)
     scorer = Scorer(pipeline)
     probes = _probes(features)
     scorer.verify(probes)
@@ -128,7 +147,7 @@ def load_version(client: MlflowClient, name: str, version: str) -> LoadedModel:
         run_id=model_version.run_id,
         scorer=scorer,
         explainer=explainer,
-        metrics={key: float(value) for key, value in run.data.metrics.items()},
+        metrics=bundle.metrics,
         training={
             "batch_keys": lineage.get("batch_keys", []),
             "rows": lineage.get("rows", summary.get("rows")),
@@ -142,9 +161,7 @@ def load_version(client: MlflowClient, name: str, version: str) -> LoadedModel:
         features=features,
         importance={
             key: float(value)
-            for key, value in registry.read_document(
-                client, model_version.run_id, run_documents.SHAP_IMPORTANCE
-            ).items()
+            for key, value in bundle.documents[run_documents.SHAP_IMPORTANCE].items()
         },
         state_prices={
             str(state): float(price) for state, price in summary.get("state_prices", {}).items()
