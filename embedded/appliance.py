@@ -25,7 +25,7 @@ from services import state_dir, urls
 from supervised import start, supervisorctl, supervisord_pid, wait_healthy
 
 
-def has_champion(env: dict[str, str]) -> str | None:
+def champion_version_number(env: dict[str, str]) -> str | None:
     from house_prices import registry
     from house_prices.settings import Settings
 
@@ -39,13 +39,13 @@ def up(args: argparse.Namespace) -> None:
     base = urls()
     env = start(state)
     os.environ.update(env)
-    version = has_champion(env)
+    version = champion_version_number(env)
     if version is None:
         print("no champion yet: running the pipeline once (first run takes a minute or two) ...")
         airflow = Airflow(base["airflow"], env["AIRFLOW_ADMIN_PASSWORD"])
         airflow.wait_for_dag()
         result = airflow.run_dag({"group_number": args.group, "day": args.day})
-        version = has_champion(env)
+        version = champion_version_number(env)
         if result != "success" or version is None:
             sys.exit(
                 f"the pipeline run ended '{result}' without a champion; its task logs are "

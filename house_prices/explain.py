@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import shap
 from sklearn.pipeline import Pipeline
 
 from house_prices.features import FEATURES
@@ -64,6 +63,8 @@ class PipelineExplainer:
         self.feature_names = tuple(str(name) for name in self.preprocess.get_feature_names_out())
         if set(self.feature_names) != set(FEATURES):
             raise ValueError(f"pipeline features {self.feature_names} are not {FEATURES}")
+        import shap  # here, not at the top: the model server explains forests without it
+
         self._explainer = shap.TreeExplainer(self.model)
         expected = np.ravel(self._explainer.expected_value)
         self.base_value = float(expected[0])

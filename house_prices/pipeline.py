@@ -196,7 +196,7 @@ def train(
     config = config or PipelineConfig.from_settings(settings)
     fingerprint = _fingerprint(clean_keys, config)
     client = registry.connect(settings.mlflow_tracking_uri, settings.mlflow_experiment)
-    existing = registry.find_version(client, settings.model_name, fingerprint)
+    existing = registry.find_version_by_fingerprint(client, settings.model_name, fingerprint)
     if existing is not None:
         _log.info(
             "version %s already trained on these batches: not training again", existing.version
@@ -278,7 +278,7 @@ def promote(settings: Settings, version: str, config: PipelineConfig | None = No
     holdout keeps them apart by construction, and a decision on rows either had seen is refused.
     """
     from house_prices import registry
-    from house_prices.promotion import decide
+    from house_prices.promotion import decide_promotion
     from house_prices.training import score
 
     config = config or PipelineConfig.from_settings(settings)
@@ -296,7 +296,7 @@ def promote(settings: Settings, version: str, config: PipelineConfig | None = No
     check = _holdout_check(store, holdout, challenger, champion)
     challenger_metrics = score(registry.load_model(challenger.uri), holdout)
     champion_metrics = score(registry.load_model(champion.uri), holdout) if champion else None
-    decision = decide(
+    decision = decide_promotion(
         challenger_metrics,
         champion_metrics,
         margin=config.promotion_margin,

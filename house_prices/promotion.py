@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-__all__ = ["HoldoutCheck", "decide"]
+__all__ = ["HoldoutCheck", "decide_promotion"]
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class HoldoutCheck:
     unknown_because: str = ""
 
 
-def decide(
+def decide_promotion(
     challenger: dict[str, float],
     champion: dict[str, float] | None,
     *,

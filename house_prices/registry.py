@@ -22,17 +22,21 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
+from house_prices import run_documents
 from house_prices.features import FEATURES
 
 __all__ = [
     "CHAMPION_ALIAS",
+    "Bundle",
     "RegisteredModel",
     "RegistryError",
     "champion_version",
     "check_server_version",
     "connect",
-    "find_version",
+    "find_version_by_fingerprint",
+    "find_version_by_number",
     "list_decisions",
+    "load_bundle",
     "load_model",
     "log_and_register",
     "read_document",
@@ -112,14 +116,24 @@ def champion_version(client: MlflowClient, name: str) -> RegisteredModel | None:
     return RegisteredModel(name, str(mv.version), mv.run_id, dict(mv.tags))
 
 
-def find_version(client: MlflowClient, name: str, fingerprint: str) -> RegisteredModel | None:
-    """A version already trained on exactly this data (same fingerprint), if any."""
+def find_version_by_fingerprint(
+    client: MlflowClient, name: str, fingerprint: str
+) -> RegisteredModel | None:
+    """The newest version already trained on exactly this data (same fingerprint), if any.
+
+    A model that was never registered has no such version; any other MLflow error is raised:
+    taking it for "not found" would train (and register) the same data twice.
+    """
     try:
         versions = client.search_model_versions(
             f"name = '{name}' and tags.data_fingerprint = '{fingerprint}'"
         )
-    except MlflowException:
-        return None
+    except MlflowException as exc:
+        if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+            return None
+        raise RegistryError(
+            f"cannot search versions of {name} by data fingerprint {fingerprint}: {exc}"
+        ) from exc
     if not versions:
         return None
     newest = max(versions, key=lambda mv: int(mv.version))
@@ -211,6 +225,44 @@ def load_model(uri: str) -> Any:
         return mlflow.sklearn.load_model(uri)
     except MlflowException as exc:
         raise RegistryError(f"cannot load {uri}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A registered version's pipeline, its run's metrics and JSON documents (by file name)."""
+
+    version: RegisteredModel
+    pipeline: Any
+    metrics: dict[str, float]
+    documents: dict[str, dict[str, Any]]
+
+
+def load_bundle(
+    client: MlflowClient,
+    name: str,
+    version: str,
+    documents: tuple[str, ...] = run_documents.RUN_DOCUMENTS,
+) -> Bundle:
+    """``models:/name/version`` with its run's metrics and ``documents``, all through ``client``
+    (its tracking URI, not the process-wide one); RegistryError says which part failed."""
+    registered = find_version_by_number(client, name, version)
+    try:
+        location = client.get_model_version_download_uri(name, registered.version)
+        with tempfile.TemporaryDirectory() as tmp:
+            local = mlflow.artifacts.download_artifacts(
+                artifact_uri=location, dst_path=tmp, tracking_uri=client.tracking_uri
+            )
+            pipeline = mlflow.sklearn.load_model(local)
+        run = client.get_run(registered.run_id)
+    except (MlflowException, OSError) as exc:
+        where = client.tracking_uri
+        raise RegistryError(f"cannot load {registered.uri} from {where}: {exc}") from exc
+    return Bundle(
+        version=registered,
+        pipeline=pipeline,
+        metrics={key: float(value) for key, value in run.data.metrics.items()},
+        documents={doc: read_document(client, registered.run_id, doc) for doc in documents},
+    )
 
 
 def record_decision(

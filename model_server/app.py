@@ -12,7 +12,7 @@ from flask import Flask, g, request
 
 from model_server.config import ServerConfig
 from model_server.errors import register_error_handlers
-from model_server.loader import ModelHolder
+from model_server.holder import ModelHolder
 from model_server.metrics import Metrics
 from model_server.predictions_log import PredictionLog
 

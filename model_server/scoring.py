@@ -13,16 +13,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import shap
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import OrdinalEncoder
 
-from house_prices.explain import (
-    Explanation,
-    PipelineExplainer,
-)
+from house_prices.explain import Explanation, PipelineExplainer
 from house_prices.features import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES
+from model_server.tree_shap import ForestShap
 
 __all__ = ["FastEncoder", "FastExplainer", "Scorer", "listings_frame"]
 
@@ -158,33 +155,55 @@ def dollars(value: float) -> float | None:
 
 
 class FastExplainer:
-    """SHAP in dollars on the fast-encoded rows; falls back to the library's PipelineExplainer.
+    """SHAP in dollars: :class:`ForestShap` tables on the fast-encoded rows when the model is a
+    forest of regression trees, otherwise the library's PipelineExplainer (shap, imported only
+    then: it costs a worker about 65 MB).
 
     Additivity is checked on every call, against the same tolerance as the library's.
     """
 
-    def __init__(self, scorer: Scorer, reference: PipelineExplainer) -> None:
+    def __init__(self, scorer: Scorer, pipeline: Any) -> None:
         self.scorer = scorer
-        self.reference = reference
-        self.feature_names = reference.feature_names
-        self.base_value = reference.base_value
-        self._shap = None
-        if scorer.encoder is not None and scorer.encoder.order == self.feature_names:
-            self._shap = shap.TreeExplainer(scorer.model)
+        self._tables: ForestShap | None = None
+        self._reference: PipelineExplainer | None = None
+        order = scorer.encoder.order if scorer.encoder is not None else ()
+        if set(order) == set(FEATURES) and len(order) == len(FEATURES):
+            self._tables = ForestShap.from_model(scorer.model, len(order))
+        if self._tables is None:
+            self._use_reference(pipeline)
+        else:
+            self.feature_names = tuple(order)
+            self.base_value = self._tables.base_value
+
+    def _use_reference(self, pipeline: Any) -> None:
+        self._tables = None
+        self._reference = PipelineExplainer(pipeline)
+        self.feature_names = self._reference.feature_names
+        self.base_value = self._reference.base_value
+
+    @property
+    def uses_tables(self) -> bool:
+        return self._tables is not None
 
     def verify(self, probes: list[dict[str, Any]]) -> None:
-        """Keep the fast path only if it matches the library's explanation on ``probes``."""
-        if self._shap is None or not probes:
+        """Keep the tables only if their contributions add up to the price on ``probes``.
+
+        Their equality with shap's values is a test (tests/model_server/test_tree_shap.py);
+        this guards a model that passed the type checks but is shaped differently.
+        """
+        if self._tables is None or not probes:
             return
-        fast = self.explain(probes)
-        slow = self.reference.explain(listings_frame(probes))
-        if not np.allclose(fast.values, slow.values, rtol=1e-6, atol=1e-3):
-            self._shap = None
+        explanation = self.explain(probes)
+        totals = self.base_value + explanation.values.sum(axis=1)
+        if not np.allclose(totals, explanation.predictions, rtol=1e-9, atol=1e-6):
+            self._use_reference(self.scorer.pipeline)
 
     def explain(self, listings: list[dict[str, Any]]) -> Explanation:
-        if self._shap is None:
-            return self.reference.explain(listings_frame(listings))
-        features = self.scorer.transform(listings)
-        values = np.asarray(self._shap.shap_values(features, check_additivity=False))
+        if self._tables is None:
+            return self._reference.explain(listings_frame(listings))
+        values = self._tables.shap_values(self.scorer.transform(listings))
+        if values is None:  # a missing value the encoder did not impute: shap knows how
+            self._reference = self._reference or PipelineExplainer(self.scorer.pipeline)
+            return self._reference.explain(listings_frame(listings))
         predictions, _, _ = self.scorer.predict(listings)
         return Explanation(self.base_value, values, predictions, self.feature_names).checked()

@@ -1,13 +1,13 @@
 import pytest
 
 from house_prices.pipeline import PipelineConfig
-from house_prices.promotion import HoldoutCheck, decide
+from house_prices.promotion import HoldoutCheck, decide_promotion
 
 CLEAN = HoldoutCheck(rows=2000, fingerprint="abc", overlap=0)
 
 
 def test_first_model_is_promoted():
-    decision = decide({"rmse": 10.0}, None, margin=0.01, holdout=CLEAN)
+    decision = decide_promotion({"rmse": 10.0}, None, margin=0.01, holdout=CLEAN)
     assert decision["promote"] and "first model" in decision["reason"]
 
 
@@ -16,7 +16,7 @@ def test_first_model_is_promoted():
     [(98.0, 100.0, True), (99.0, 100.0, True), (99.5, 100.0, False), (120.0, 100.0, False)],
 )
 def test_margin_decides(challenger, champion, promote):
-    decision = decide(
+    decision = decide_promotion(
         {"rmse": challenger}, {"rmse": champion}, margin=0.01, holdout=CLEAN, champion_version="4"
     )
     assert decision["promote"] is promote
@@ -27,14 +27,20 @@ def test_margin_decides(challenger, champion, promote):
 def test_the_pipeline_wants_one_percent_by_default():
     """A challenger 0.5 % better is noise, not progress: the champion stays by default."""
     margin = PipelineConfig().promotion_margin
-    assert not decide({"rmse": 99.5}, {"rmse": 100.0}, margin=margin, holdout=CLEAN)["promote"]
-    assert decide({"rmse": 98.9}, {"rmse": 100.0}, margin=margin, holdout=CLEAN)["promote"]
+    assert not decide_promotion({"rmse": 99.5}, {"rmse": 100.0}, margin=margin, holdout=CLEAN)[
+        "promote"
+    ]
+    assert decide_promotion({"rmse": 98.9}, {"rmse": 100.0}, margin=margin, holdout=CLEAN)[
+        "promote"
+    ]
 
 
 @pytest.mark.parametrize("champion", [{"rmse": 100.0}, None])
 def test_a_holdout_either_model_was_trained_on_refuses_promotion(champion):
     leaky = HoldoutCheck(rows=2000, fingerprint="abc", overlap=37)
-    decision = decide({"rmse": 50.0}, champion, margin=0.01, holdout=leaky, champion_version="4")
+    decision = decide_promotion(
+        {"rmse": 50.0}, champion, margin=0.01, holdout=leaky, champion_version="4"
+    )
     assert decision["promote"] is False
     assert decision["reason"].startswith("refused: 37 of the 2000 holdout listings")
     assert decision["holdout"] == {
@@ -47,7 +53,7 @@ def test_a_holdout_either_model_was_trained_on_refuses_promotion(champion):
 
 def test_an_unknown_overlap_is_said_in_the_reason():
     unknown = HoldoutCheck(2000, "abc", None, "v3 was trained before listings had identities")
-    decision = decide(
+    decision = decide_promotion(
         {"rmse": 90.0}, {"rmse": 100.0}, margin=0.01, holdout=unknown, champion_version="3"
     )
     assert decision["promote"] is True
@@ -58,10 +64,10 @@ def test_an_unknown_overlap_is_said_in_the_reason():
 
 def test_margin_must_be_a_fraction():
     with pytest.raises(ValueError, match="margin"):
-        decide({"rmse": 1.0}, None, margin=5, holdout=CLEAN)
+        decide_promotion({"rmse": 1.0}, None, margin=5, holdout=CLEAN)
 
 
 @pytest.mark.parametrize("margin", [-0.01, 1.0])
 def test_a_margin_outside_zero_to_one_is_refused(margin):
     with pytest.raises(ValueError, match=r"must lie in \[0, 1\)"):
-        decide({"rmse": 1.0}, None, margin=margin, holdout=CLEAN)
+        decide_promotion({"rmse": 1.0}, None, margin=margin, holdout=CLEAN)
