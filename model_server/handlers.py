@@ -86,8 +86,7 @@ def price_listings(
 def explain_listing(model: LoadedModel, listing: dict[str, Any]) -> dict[str, Any]:
     """The price of one listing with its spread (as /predict gives them) and its SHAP
     explanation in dollars, largest contribution first."""
-    explanation = model.explainer.explain([listing])
-    _, lows, highs = model.scorer.predict([listing])
+    explanation, lows, highs = model.explainer.explain_priced([listing])
     values = explanation.values[0]
     prediction = float(explanation.predictions[0])
     order = np.argsort(-np.abs(values), kind="stable")

@@ -137,7 +137,10 @@ class Scorer:
 
     def predict(self, listings: list[dict[str, Any]]):
         """(prices, lows, highs); lows/highs are None for models without trees' spread."""
-        features = self.transform(listings)
+        return self.predict_features(self.transform(listings))
+
+    def predict_features(self, features: np.ndarray):
+        """:meth:`predict` for rows already encoded by :meth:`transform`."""
         if not self.trees:
             return np.asarray(self.model.predict(features), dtype=float), None, None
         rows = np.ascontiguousarray(features, dtype=np.float32)
@@ -199,11 +202,18 @@ class FastExplainer:
             self._use_reference(self.scorer.pipeline)
 
     def explain(self, listings: list[dict[str, Any]]) -> Explanation:
-        if self._tables is None:
-            return self._reference.explain(listings_frame(listings))
-        values = self._tables.shap_values(self.scorer.transform(listings))
-        if values is None:  # a missing value the encoder did not impute: shap knows how
+        return self.explain_priced(listings)[0]
+
+    def explain_priced(self, listings: list[dict[str, Any]]):
+        """(explanation, lows, highs): the rows encoded and scored once for both."""
+        if self._tables is not None:
+            features = self.scorer.transform(listings)
+            values = self._tables.shap_values(features)
+            if values is not None:
+                predictions, lows, highs = self.scorer.predict_features(features)
+                explanation = Explanation(self.base_value, values, predictions, self.feature_names)
+                return explanation.checked(), lows, highs
+            # a missing value the encoder did not impute: shap knows how
             self._reference = self._reference or PipelineExplainer(self.scorer.pipeline)
-            return self._reference.explain(listings_frame(listings))
-        predictions, _, _ = self.scorer.predict(listings)
-        return Explanation(self.base_value, values, predictions, self.feature_names).checked()
+        _, lows, highs = self.scorer.predict(listings)
+        return self._reference.explain(listings_frame(listings)), lows, highs
