@@ -30,6 +30,13 @@ class WebConfig:
     mlflow_password: str = ""
     #: seconds to wait for a backing service
     timeout: float = 10.0
+    #: session cookie only over HTTPS (turn on when the UI is served over TLS)
+    secure_cookies: bool = False
+    #: failed operator logins per client address and window before 429 (per worker process)
+    login_failures: int = 5
+    login_window_seconds: float = 300.0
+    #: largest request body; a bigger one is refused with 413 before it is read
+    max_body_bytes: int = 256 * 1024
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WebConfig:
@@ -48,4 +55,10 @@ class WebConfig:
             secret_key=env.get("WEB_SECRET_KEY") or secrets.token_urlsafe(32),
             mlflow_username=env.get("MLFLOW_TRACKING_USERNAME", ""),
             mlflow_password=env.get("MLFLOW_TRACKING_PASSWORD", ""),
+            secure_cookies=env.get("WEB_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
+            login_failures=int(env.get("WEB_LOGIN_FAILURES") or defaults.login_failures),
+            login_window_seconds=float(
+                env.get("WEB_LOGIN_WINDOW_SECONDS") or defaults.login_window_seconds
+            ),
+            max_body_bytes=int(env.get("WEB_MAX_BODY_BYTES") or defaults.max_body_bytes),
         )

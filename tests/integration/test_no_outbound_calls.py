@@ -78,12 +78,12 @@ def test_the_trace_parser_flags_every_non_loopback_family():
         [
             '7 connect(3, {sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr("127.0.0.1")}'
             ", 16) = 0",
-            '7 connect(3, {sa_family=AF_INET6, sin6_port=htons(80), sin6_flowinfo=htonl(0), '
+            "7 connect(3, {sa_family=AF_INET6, sin6_port=htons(80), sin6_flowinfo=htonl(0), "
             'inet_pton(AF_INET6, "::1", &sin6_addr), sin6_scope_id=0}, 28) = 0',
             '7 connect(4, {sa_family=AF_UNIX, sun_path="/tmp/s.sock"}, 110) = 0',
             '8 connect(5, {sa_family=AF_INET, sin_port=htons(443), sin_addr=inet_addr("52.1.2.3")}'
             ", 16) = -1 ENETUNREACH",
-            '9 connect(5, {sa_family=AF_INET6, sin6_port=htons(53), sin6_flowinfo=htonl(0), '
+            "9 connect(5, {sa_family=AF_INET6, sin6_port=htons(53), sin6_flowinfo=htonl(0), "
             'inet_pton(AF_INET6, "2001:db8::1", &sin6_addr), sin6_scope_id=0}, 28) = 0',
             "9 connect(6, {sa_family=AF_NETLINK, nl_pid=0, nl_groups=00000000}, 12) = 0",
         ]
@@ -215,8 +215,10 @@ def test_a_pipeline_run_and_ui_visits_make_no_connection_off_the_machine(tmp_pat
         processes = {pid: _environ(pid) for pid in _descendants(supervisord)}
         processes = {pid: environ for pid, environ in processes.items() if environ is not None}
         assert len(processes) >= 8, {pid: _command(pid) for pid in processes}
-        telemetry_on = [_command(pid) for pid, e in processes.items() if not mlflow_telemetry_off(e)]
-        assert telemetry_on == []
+        on = [
+            _command(pid) for pid, environ in processes.items() if not mlflow_telemetry_off(environ)
+        ]
+        assert on == [], "MLflow telemetry is on in these processes"
         leaked_ci = [_command(pid) for pid, e in processes.items() if set(e) & set(CI_MARKERS)]
         assert leaked_ci == [], "the test itself must not hand MLflow its CI escape hatch"
     finally:
