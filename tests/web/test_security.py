@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import servers
+from tests.body_limit import refusal_seconds
 from tests.servers import free_port
 from web import create_app
 from web.config import WebConfig
@@ -137,3 +139,17 @@ def test_a_body_over_the_limit_is_413_before_it_is_read():
     elapsed = time.perf_counter() - started
     assert response.status_code == 413
     assert elapsed < 0.5, elapsed
+
+
+def test_gunicorn_refuses_an_oversized_form_at_once(tmp_path):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {"WEB_MAX_BODY_BYTES": str(64 * 1024), "WEB_OPERATOR_TOKEN": OPERATOR}
+    command = servers.gunicorn_command("web.wsgi:app", port)
+    with servers.serve(command, f"{url}/health", tmp_path / "web.log", env):
+        status, seconds = refusal_seconds(
+            url, "/status/login", "application/x-www-form-urlencoded", announced=200 * 1024**2
+        )
+    assert status == 413
+    assert seconds < 1.0, seconds
+    print(f"\nweb UI 413 after {seconds * 1000:.1f} ms")
