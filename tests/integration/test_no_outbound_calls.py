@@ -13,6 +13,7 @@ are the appliance's own.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import shutil
@@ -53,7 +54,11 @@ _IPV6 = re.compile(r'inet_pton\(AF_INET6, "(?P<address>[^"]+)"')
 
 
 def non_loopback_connects(trace: str) -> list[str]:
-    """The trace lines of connect() calls to anything but loopback or a local socket."""
+    """The trace lines of connect() calls to anything but loopback or a local socket.
+
+    0.0.0.0 and :: as a destination mean "this host" on Linux (Airflow probes its own ports
+    that way), so they stay on the machine too.
+    """
     found = []
     for line in trace.splitlines():
         match = _CONNECT.match(line)
@@ -63,11 +68,11 @@ def non_loopback_connects(trace: str) -> list[str]:
         if family in ("AF_UNIX", "AF_UNSPEC"):
             continue
         if family == "AF_INET" and (ipv4 := _IPV4.search(rest)):
-            if ipv4["address"].startswith("127."):
+            if ipv4["address"].startswith("127.") or ipv4["address"] == "0.0.0.0":
                 continue
         elif family == "AF_INET6" and (ipv6 := _IPV6.search(rest)):
             address = ipv6["address"]
-            if address == "::1" or address.startswith("::ffff:127."):
+            if address in ("::1", "::") or address.startswith("::ffff:127."):
                 continue
         found.append(line)
     return found
@@ -90,6 +95,39 @@ def test_the_trace_parser_flags_every_non_loopback_family():
     )
     flagged = non_loopback_connects(trace)
     assert [line.split()[0] for line in flagged] == ["8", "9", "9"]
+
+
+def _listening_addresses(pids: list[int]) -> dict[str, str]:
+    """'address:port' -> command, for every TCP socket the given processes listen on."""
+    owners: dict[str, int] = {}
+    for pid in pids:
+        try:
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    owners[target[8:-1]] = pid
+        except OSError:
+            continue
+    found = {}
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            local, state, inode = fields[1], fields[3], fields[9]
+            if state != "0A" or inode not in owners:  # 0A: LISTEN
+                continue
+            address_hex, port_hex = local.split(":")
+            raw = bytes.fromhex(address_hex)
+            # /proc/net shows each 32-bit word in host (little-endian) order.
+            words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+            address = ipaddress.ip_address(words)
+            found[f"{address}:{int(port_hex, 16)}"] = _command(owners[inode])
+    return found
+
+
+def _loopback(address: str) -> bool:
+    ip = ipaddress.ip_address(address.rsplit(":", 1)[0])
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return ip.is_loopback or (mapped is not None and mapped.is_loopback)
 
 
 def _descendants(root: int) -> list[int]:
@@ -219,6 +257,12 @@ def test_a_pipeline_run_and_ui_visits_make_no_connection_off_the_machine(tmp_pat
             _command(pid) for pid, environ in processes.items() if not mlflow_telemetry_off(environ)
         ]
         assert on == [], "MLflow telemetry is on in these processes"
+        listening = _listening_addresses(list(processes))
+        assert any(address.endswith(f":{ports['mlflow']}") for address in listening), listening
+        exposed = {
+            address: command for address, command in listening.items() if not _loopback(address)
+        }
+        assert exposed == {}, "the embedded platform must listen on loopback only"
         leaked_ci = [_command(pid) for pid, e in processes.items() if set(e) & set(CI_MARKERS)]
         assert leaked_ci == [], "the test itself must not hand MLflow its CI escape hatch"
     finally:
