@@ -149,20 +149,36 @@ def _descendants(root: int) -> list[int]:
     return found
 
 
-def _environ(pid: int) -> dict[str, str] | None:
-    try:
-        raw = Path(f"/proc/{pid}/environ").read_bytes()
-    except OSError:
-        return None
-    pairs = (item.split("=", 1) for item in raw.decode(errors="replace").split("\0") if "=" in item)
-    return dict(pairs)
-
-
 def _command(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:120]
     except OSError:
         return "?"
+
+
+_EXECVE = re.compile(
+    r'^(?P<pid>\d+)\s+execve\("(?P<program>[^"]+)", \[(?P<args>.*?)\], \[(?P<env>.*)\]'
+)
+
+
+def started_programs(trace: str) -> list[tuple[str, dict[str, str]]]:
+    """(program and arguments, environment) of every execve() in a ``strace -v`` trace.
+
+    The environment is read from the exec call rather than /proc/PID/environ: gunicorn and
+    Airflow retitle their processes with setproctitle, which overwrites that memory.
+    """
+    found = []
+    for line in trace.splitlines():
+        match = _EXECVE.match(line)
+        if match is None:
+            continue
+        env = dict(
+            item.split("=", 1)
+            for item in re.findall(r'"((?:[^"\\]|\\.)*)"', match["env"])
+            if "=" in item
+        )
+        found.append((f"{match['program']} {match['args'][:100]}", env))
+    return found
 
 
 def mlflow_telemetry_off(environ: dict[str, str]) -> bool:
@@ -177,6 +193,17 @@ def mlflow_telemetry_off(environ: dict[str, str]) -> bool:
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+def test_started_programs_reads_the_environment_of_each_exec():
+    trace = (
+        '12 execve("/v/bin/gunicorn", ["gunicorn", "-c", "x"], ["A=1", "B=x=\\"y\\""]) = 0\n'
+        '13 connect(3, {sa_family=AF_UNIX, sun_path="/s"}, 110) = 0\n'
+        '14 execve("/usr/bin/git", ["git"], ["MLFLOW_DISABLE_TELEMETRY=true"]) = 0\n'
+    )
+    (gunicorn, env), (_, git_env) = started_programs(trace)
+    assert gunicorn.startswith("/v/bin/gunicorn") and env == {"A": "1", "B": 'x=\\"y\\"'}
+    assert mlflow_telemetry_off(git_env) and not mlflow_telemetry_off(env)
 
 
 def _visit_every_ui(urls: dict[str, str], operator_token: str) -> None:
@@ -220,7 +247,10 @@ def test_a_pipeline_run_and_ui_visits_make_no_connection_off_the_machine(tmp_pat
                 "--seccomp-bpf",
                 "-qq",
                 "-e",
-                "trace=connect",
+                "trace=connect,execve",
+                "-v",
+                "-s",
+                "65536",
                 "-o",
                 str(trace_file),
                 str(servers.BIN / "python"),
@@ -250,21 +280,10 @@ def test_a_pipeline_run_and_ui_visits_make_no_connection_off_the_machine(tmp_pat
         _visit_every_ui(urls, secrets["WEB_OPERATOR_TOKEN"])
 
         supervisord = int((state / "supervisord.pid").read_text())
-        processes = {pid: _environ(pid) for pid in _descendants(supervisord)}
-        processes = {pid: environ for pid, environ in processes.items() if environ is not None}
-        assert len(processes) >= 8, {pid: _command(pid) for pid in processes}
-        on = [
-            _command(pid) for pid, environ in processes.items() if not mlflow_telemetry_off(environ)
-        ]
-        assert on == [], "MLflow telemetry is on in these processes"
-        listening = _listening_addresses(list(processes))
+        listening = _listening_addresses(_descendants(supervisord))
         assert any(address.endswith(f":{ports['mlflow']}") for address in listening), listening
-        exposed = {
-            address: command for address, command in listening.items() if not _loopback(address)
-        }
+        exposed = {address: cmd for address, cmd in listening.items() if not _loopback(address)}
         assert exposed == {}, "the embedded platform must listen on loopback only"
-        leaked_ci = [_command(pid) for pid, e in processes.items() if set(e) & set(CI_MARKERS)]
-        assert leaked_ci == [], "the test itself must not hand MLflow its CI escape hatch"
     finally:
         subprocess.run(down, env=env, capture_output=True, timeout=180, check=False)
         try:
@@ -273,7 +292,19 @@ def test_a_pipeline_run_and_ui_visits_make_no_connection_off_the_machine(tmp_pat
             os.killpg(tracer.pid, 9)
             tracer.wait()
     trace = trace_file.read_text()
+    # The first exec is the launcher itself, in the test's environment: it sets the switches
+    # for itself (os.environ) and everything it starts.
+    launcher, *programs = started_programs(trace)
+    assert "appliance.py" in launcher[0]
+    assert len(programs) >= 10, programs
+    telemetry_on = [program for program, env in programs if not mlflow_telemetry_off(env)]
+    assert telemetry_on == [], "MLflow telemetry is on in these processes"
+    leaked_ci = [program for program, env in programs if set(env) & set(CI_MARKERS)]
+    assert leaked_ci == [], "the test itself must not hand MLflow its CI escape hatch"
     connects = [line for line in trace.splitlines() if " connect(" in line]
     assert len(connects) > 100, "the trace saw the platform's own loopback traffic"
     assert non_loopback_connects(trace) == []
-    print(f"appliance up under strace: {up_seconds:.0f} s; {len(connects)} connect() calls traced")
+    print(
+        f"appliance up under strace: {up_seconds:.0f} s; {len(programs)} programs started, "
+        f"{len(connects)} connect() calls traced"
+    )
