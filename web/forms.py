@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -32,6 +33,9 @@ def parse_listing(form: Mapping[str, str], features: dict[str, Any]) -> tuple[di
             value = float(raw)
         except ValueError:
             errors[name] = f"{label} must be a number, not “{raw}”"
+            continue
+        if not math.isfinite(value):  # "nan" and "inf" parse, and slip past every bound
+            errors[name] = f"{label} must be a finite number, not “{raw}”"
             continue
         low, high = ranges.get(name, {}).get("min", 0.0), ranges.get(name, {}).get("max")
         if (
