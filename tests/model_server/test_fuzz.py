@@ -35,7 +35,9 @@ def operations(document: dict) -> dict[tuple[str, str], re.Pattern]:
     for template, item in document["paths"].items():
         pattern = re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$")
         for method in item:
-            if method in ("get", "post", "put", "patch", "delete"):
+            # The document itself is where schemathesis loads the schema from, not an
+            # operation it generates cases for (test_routes checks it).
+            if method in ("get", "post", "put", "patch", "delete") and template != "/openapi.json":
                 found[(method.upper(), template)] = pattern
     return found
 
@@ -128,8 +130,10 @@ def test_schemathesis_covers_every_operation_with_counted_cases_and_no_5xx(
         emulator_har, emulator_cases, emulator_operations = fuzz(emulator_url, emulator_dir, 150)
         emulator_seconds = time.monotonic() - started
 
-    assert len(model_operations) == 14  # 9 of ours, 5 of the original dialect
-    assert len(emulator_operations) == 4
+    # Both dialects of the model server, and the emulator's four routes (lower bounds: the
+    # documents may grow; every documented operation is checked below either way).
+    assert len(model_operations) >= 14
+    assert len(emulator_operations) >= 4
     for documented, cases in (
         (model_operations, model_cases),
         (emulator_operations, emulator_cases),
