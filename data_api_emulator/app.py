@@ -370,7 +370,10 @@ def _api_error(error: ApiError) -> tuple[Response, int]:
 
 def _http_error(error: HTTPException) -> tuple[Response, int]:
     # FastAPI answers {"detail": "Not Found"} and the like: the short reason phrase.
-    return jsonify(detail=error.name), error.code or 500
+    response = jsonify(detail=error.name)
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        response.headers["Allow"] = ", ".join(error.valid_methods)  # RFC 9110 requires it
+    return response, error.code or 500
 
 
 def _unexpected_error(error: Exception) -> tuple[Response, int]:

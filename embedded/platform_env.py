@@ -49,6 +49,18 @@ def ensure_secrets(state: Path) -> dict[str, str]:
     return values
 
 
+#: The libraries' own "phone nowhere" switches, checked against the installed versions:
+#: MLflow 3.x sends usage telemetry and fetches a UI telemetry config from the internet unless
+#: MLFLOW_DISABLE_TELEMETRY or DO_NOT_TRACK (mlflow/telemetry/utils.py); DO_NOT_TRACK is also
+#: the generic switch other tools honour. Airflow 3.3 has no usage-data collection any more
+#: (the [usage_data_collection] section and Scarf were removed), gunicorn and schemathesis 4
+#: send nothing. The cluster's image sets the same (containers/Containerfile).
+NO_OUTBOUND_CALLS = {
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "DO_NOT_TRACK": "true",
+}
+
+
 def environment(
     state: Path, secret_values: dict[str, str], urls: dict[str, str], path: str
 ) -> dict[str, str]:
@@ -57,6 +69,7 @@ def environment(
     passwords = airflow_home / "simple_auth_manager_passwords.json"
     env = {
         **secret_values,
+        **NO_OUTBOUND_CALLS,
         # The pipeline (house_prices.settings)
         "HOUSE_PRICES_STORAGE": "local",
         "HOUSE_PRICES_STORAGE_ROOT": str(state / "objects"),

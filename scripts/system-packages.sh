@@ -2,11 +2,11 @@
 # Debian packages the tests need: podman and friends for Molecule, chromium for browser tests,
 # PostgreSQL server binaries for the database bootstrap test (the service itself stays off),
 # zstd for the Molecule kit's airgap images archive, rclone for the cluster backup's bucket copy
-# test, prometheus (with promtool) for the monitoring tests (started by the tests only; the
-# package's own service is not needed).
+# test, strace for the no-outbound-calls test, prometheus (with promtool) for the monitoring
+# tests (started by the tests only; the package's own service is not needed).
 # Installs only what is missing; needs root (or says what to install).
 set -euo pipefail
-packages=(podman runc crun fuse-overlayfs debootstrap slirp4netns uidmap chromium postgresql zstd rclone prometheus)
+packages=(podman runc crun fuse-overlayfs debootstrap slirp4netns uidmap chromium postgresql zstd rclone prometheus strace)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||

@@ -14,6 +14,7 @@ from flask import Flask, abort, jsonify, render_template, request, session
 
 from web.clients import ServiceUnavailable
 from web.config import WebConfig
+from web.security import LoginThrottle, install
 
 __all__ = ["create_app"]
 
@@ -41,6 +42,8 @@ def create_app(config: WebConfig | None = None) -> Flask:
         WEB=config,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.secure_cookies,
+        MAX_CONTENT_LENGTH=config.max_body_bytes,
     )
     app.jinja_env.globals["csrf_token"] = _csrf_token
 
@@ -77,8 +80,10 @@ def create_app(config: WebConfig | None = None) -> Flask:
             "error.html", code=code, title=f"Error {code}", message=message, hint=""
         ), code
 
-    for code in (400, 403, 404, 405, 500):
+    for code in (400, 403, 404, 405, 413, 500):
         app.register_error_handler(code, http_error)
+
+    install(app, LoginThrottle(config.login_failures, config.login_window_seconds))
 
     @app.get("/health")
     def health() -> Any:

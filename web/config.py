@@ -26,6 +26,13 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "secret_key": ("WEB_SECRET_KEY", "Flask session signing key (empty: random per process)"),
     "mlflow_username": ("MLFLOW_TRACKING_USERNAME", "MLflow basic-auth user (cluster)"),
     "mlflow_password": ("MLFLOW_TRACKING_PASSWORD", "MLflow basic-auth password (cluster)"),
+    "secure_cookies": ("WEB_SECURE_COOKIES", "session cookie only over HTTPS (1 behind TLS)"),
+    "login_failures": (
+        "WEB_LOGIN_FAILURES",
+        "failed operator logins per client address and window before 429 (per worker)",
+    ),
+    "login_window_seconds": ("WEB_LOGIN_WINDOW_SECONDS", "the login throttle's window"),
+    "max_body_bytes": ("WEB_MAX_BODY_BYTES", "largest request body; bigger gets 413"),
 }
 
 
@@ -45,6 +52,13 @@ class WebConfig:
     mlflow_password: str = ""
     #: seconds to wait for a backing service
     timeout: float = 10.0
+    #: session cookie only over HTTPS (turn on when the UI is served over TLS)
+    secure_cookies: bool = False
+    #: failed operator logins per client address and window before 429 (per worker process)
+    login_failures: int = 5
+    login_window_seconds: float = 300.0
+    #: largest request body; a bigger one is refused with 413 before it is read
+    max_body_bytes: int = 256 * 1024
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WebConfig:

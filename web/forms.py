@@ -6,6 +6,7 @@ only turns text into numbers and puts the server's field errors beside the form'
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,11 +24,15 @@ LABELS = {**{name: label for name, (label, _) in NUMERIC.items()}, "state": "Sta
 
 
 def _number(raw: str) -> int | float:
-    """``"3"`` stays a count (3, not 3.0); anything else a float (ValueError if not a number)."""
+    """``"3"`` stays a count (3, not 3.0); anything else a finite float (else ValueError:
+    "nan" and "inf" parse as floats and would slip past every bound)."""
     try:
         return int(raw)
     except ValueError:
-        return float(raw)
+        value = float(raw)
+    if not math.isfinite(value):
+        raise ValueError(raw)
+    return value
 
 
 def input_text(value: Any) -> str:

@@ -197,6 +197,13 @@ def test_other_errors_are_json(
     assert response.get_json() == {"detail": detail}
 
 
+def test_a_405_names_the_allowed_methods(client: FlaskClient) -> None:
+    """RFC 9110: a 405 carries Allow (schemathesis's undeclared-method check asks for it)."""
+    for response in (client.open(DATA, method="TRACE"), client.post(RESTART), client.head(DATA)):
+        assert response.status_code == 405
+        assert "GET" in response.headers["Allow"]
+
+
 def test_head_does_not_consume_a_batch(app: Flask, client: FlaskClient) -> None:
     assert client.head(DATA).status_code == 405
     assert client.head(RESTART).status_code == 405
