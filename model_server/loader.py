@@ -77,8 +77,9 @@ class LoadedModel:
         }
 
 
-def _require_ranges(summary: dict, run_id: str) -> None:
-    """Refuse a summary without a feature's range: validation would accept any number for it."""
+def served_contract(summary: dict, run_id: str) -> ListingContract:
+    """The listing contract of a version; a summary without a feature's range is refused, since
+    validation would then accept any number for it."""
     missing = [
         name
         for name in NUMERIC_FEATURES
@@ -89,6 +90,7 @@ def _require_ranges(summary: dict, run_id: str) -> None:
             f"{run_documents.FEATURE_SUMMARY} of run {run_id} gives no range for {missing}: "
             "train the model again with this version of the pipeline"
         )
+    return ListingContract.from_summary(summary)
 
 
 def _probes(features: dict[str, Any]) -> list[dict[str, Any]]:
@@ -122,8 +124,7 @@ def load_version(client: MlflowClient, name: str, version: str) -> LoadedModel:
     pipeline, model_version = bundle.pipeline, bundle.version
     lineage = bundle.documents[run_documents.LINEAGE]
     summary = bundle.documents[run_documents.FEATURE_SUMMARY]
-    _require_ranges(summary, model_version.run_id)
-    contract = ListingContract.from_summary(summary)
+    contract = served_contract(summary, model_version.run_id)
     scorer = Scorer(pipeline)
     probes = _probes(contract.describe())
     scorer.verify(probes)

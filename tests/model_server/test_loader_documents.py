@@ -2,7 +2,7 @@
 
 import pytest
 
-from model_server.loader import _features
+from model_server.loader import served_contract
 
 RANGES = {
     "bed": {"min": 0.0, "max": 20.0, "median": 3.0},
@@ -13,7 +13,8 @@ RANGES = {
 
 
 def test_a_complete_summary_gives_ranges_and_categories():
-    features = _features({"numeric": RANGES, "categorical": {"state": ["Ohio"]}}, "run-1")
+    contract = served_contract({"numeric": RANGES, "categorical": {"state": ["Ohio"]}}, "run-1")
+    features = contract.describe()
     assert features["numeric"]["house_size"] == {"min": 0.0, "max": 9000.0, "median": 1800.0}
     assert features["categorical"]["state"] == ["Ohio"]
 
@@ -23,6 +24,6 @@ def test_a_summary_without_a_range_is_refused_with_the_run_and_feature(feature, 
     numeric = {name: dict(ranges) for name, ranges in RANGES.items()}
     del numeric[feature][bound]
     with pytest.raises(ValueError, match=rf"run run-7 gives no range for \['{feature}'\]"):
-        _features({"numeric": numeric}, "run-7")
+        served_contract({"numeric": numeric}, "run-7")
     with pytest.raises(ValueError, match="gives no range"):
-        _features({}, "run-7")
+        served_contract({}, "run-7")

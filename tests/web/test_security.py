@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests import servers
-from testsupport.body_limit import refusal_seconds
 from tests.servers import free_port
+from testsupport.body_limit import refusal_seconds
 from web import create_app
 from web.config import WebConfig
 from web.security import LoginThrottle
