@@ -44,6 +44,11 @@ NEEDED = {
     *[("seaweedfs", "seaweedfs", p) for p in ["s3", "master", "filer"]],
     *[(c, "mlflow", "http") for c in ["web-ui", "airflow-task", "model-server", "prometheus"]],
     ("mlflow-accounts", "mlflow", "http"),
+    # The retention CronJobs: `mlflow gc` (its database, artifacts deleted through the server)
+    # and the prediction log's pruning.
+    ("mlflow-gc", "postgresql", "postgresql"),
+    ("mlflow-gc", "mlflow", "http"),
+    ("prediction-log-retention", "postgresql", "postgresql"),
     ("airflow-scheduler", "mlflow", "http"),
     # The Execution API (task pods), the web UI's DAG view, the components among themselves.
     *[(c, "airflow-api-server", "http") for c in ["web-ui", "airflow-task", *AIRFLOW]],
@@ -95,7 +100,10 @@ def _expected(docs):
 def test_every_pod_of_the_model_is_in_the_namespace(rendered):
     pods = netpol.pods(rendered.docs, NAMESPACE)
     assert {p.namespace for p in pods.values()} == {"mlops"}
-    assert len(pods) == 17
+    assert len(pods) == 19
+    # Every pod of the platform is a client of something: a pod missing here is one whose
+    # traffic nobody wrote down, so default deny would silently cut it off.
+    assert set(pods) - {c for c, _s, _p in NEEDED} == {"postgresql", "statsd-exporter"}
     assert {c for c, _s, _p in NEEDED} - set(pods) == set()
 
 
