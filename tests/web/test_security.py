@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests import servers
-from tests.servers import free_port
+from testsupport import servers
 from testsupport.body_limit import refusal_seconds
+from testsupport.servers import free_port
 from web import create_app
 from web.config import WebConfig
 from web.security import LoginThrottle
