@@ -12,8 +12,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from house_prices.settings import Settings, SettingsError
+from model_server.auth import ApiKey, parse_keys
 
 __all__ = ["ENVIRONMENT", "ServerConfig"]
+
+
+def _on_off(raw: str) -> bool:
+    if raw.lower() not in ("on", "off", "true", "false", "1", "0"):
+        raise ValueError("use on or off")
+    return raw.lower() in ("on", "true", "1")
+
+
+#: Variables whose value must never appear in an error message.
+_SECRET_VARIABLES = frozenset({"MODEL_SERVER_API_KEYS"})
 
 #: Variable -> (field, type, meaning). Documented in docs/model-server.md.
 ENVIRONMENT: dict[str, tuple[str, type, str]] = {
@@ -41,6 +52,9 @@ ENVIRONMENT: dict[str, tuple[str, type, str]] = {
         "older model versions kept loaded to explain earlier predictions",
     ),
     "MODEL_SERVER_LOG_QUEUE": ("log_queue_size", int, "predictions buffered before logging"),
+    "MODEL_SERVER_AUTH": ("auth_enabled", _on_off, "on: API keys required (docs/model-server.md)"),
+    "MODEL_SERVER_API_KEYS": ("api_keys", parse_keys, "name:role:key entries, comma-separated"),
+    "MODEL_SERVER_METRICS_PORT": ("metrics_port", int, "port that alone serves /metrics (0: any)"),
 }
 
 
@@ -58,6 +72,9 @@ class ServerConfig:
     max_batch: int = 1000
     cached_versions: int = 3
     log_queue_size: int = 100_000
+    auth_enabled: bool = False
+    api_keys: tuple[ApiKey, ...] = ()
+    metrics_port: int = 0
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -73,6 +90,11 @@ class ServerConfig:
         if self.cached_versions < 1 or self.log_queue_size < 1:
             raise SettingsError(
                 "MODEL_SERVER_CACHED_VERSIONS and MODEL_SERVER_LOG_QUEUE must be >= 1"
+            )
+
+        if self.auth_enabled and not self.api_keys:
+            raise SettingsError(
+                "MODEL_SERVER_AUTH=on needs MODEL_SERVER_API_KEYS (name:role:key, comma-separated)"
             )
 
     @property
@@ -95,5 +117,6 @@ class ServerConfig:
             try:
                 values[name] = kind(raw)
             except ValueError as exc:
-                raise SettingsError(f"{variable}={raw!r} is not valid ({meaning}): {exc}") from exc
+                shown = "<hidden>" if variable in _SECRET_VARIABLES else repr(raw)
+                raise SettingsError(f"{variable}={shown} is not valid ({meaning}): {exc}") from None
         return cls(**values)

@@ -21,7 +21,14 @@ def _int(name: str, default: int) -> int:
         raise SystemExit(f"{name}={raw!r} must be an integer") from exc
 
 
-bind = os.environ.get("MODEL_SERVER_BIND", "127.0.0.1:8800")
+bind = [os.environ.get("MODEL_SERVER_BIND", "127.0.0.1:8800")]
+# A second listener that alone serves /metrics (model_server.auth): the cluster lets only
+# Prometheus reach it, so the API port needs no metrics exception.
+if _int("MODEL_SERVER_METRICS_PORT", 0):
+    bind.append(f"{bind[0].rsplit(':', 1)[0]}:{_int('MODEL_SERVER_METRICS_PORT', 0)}")
+# gunicorn's own TLS on every listener when a certificate is given.
+certfile = os.environ.get("MODEL_SERVER_TLS_CERT") or None
+keyfile = os.environ.get("MODEL_SERVER_TLS_KEY") or None
 workers = _int("MODEL_SERVER_WORKERS", 2)
 threads = _int("MODEL_SERVER_THREADS", 4)
 worker_class = "gthread"

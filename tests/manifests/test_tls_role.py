@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import stat
 import subprocess
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -100,7 +100,7 @@ def _reissue_expiring(tls: Path, name: str, days: int) -> None:
     ca = x509.load_pem_x509_certificate((tls / "ca.crt").read_bytes())
     old = x509.load_pem_x509_certificate((tls / f"{name}.crt").read_bytes())
     key = serialization.load_pem_private_key((tls / f"{name}.key").read_bytes(), None)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     builder = (
         x509.CertificateBuilder()
         .subject_name(old.subject)
@@ -132,7 +132,7 @@ def test_rerun_changes_nothing_and_renews_only_what_expires_within_30_days(rende
     after = {path.name: path.read_bytes() for path in tls.iterdir()}
     assert [name for name in sorted(after) if after[name] != before[name]] == ["model_server.crt"]
     cert = x509.load_pem_x509_certificate(after["model_server.crt"])
-    assert cert.not_valid_after_utc > datetime.now(timezone.utc) + timedelta(days=300)
+    assert cert.not_valid_after_utc > datetime.now(UTC) + timedelta(days=300)
 
     again = _render(inventory, tmp_path / "out")
     assert recap(again.stdout)["changed"] == 0, again.stdout[-3000:]

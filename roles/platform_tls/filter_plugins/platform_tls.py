@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ansible.errors import AnsibleFilterError
@@ -57,7 +57,7 @@ def platform_tls_expiring(names, directory, renew_days):
     """The names whose ``<name>.crt`` in directory is missing or expires within renew_days."""
     from cryptography import x509
 
-    deadline = datetime.now(timezone.utc) + timedelta(days=int(renew_days))
+    deadline = datetime.now(UTC) + timedelta(days=int(renew_days))
     expiring = []
     for name in names:
         path = Path(directory) / f"{name}.crt"
