@@ -23,6 +23,8 @@ class WebConfig:
     operator_token: str = ""
     #: bearer token the UI sends to the model server's POST /reload
     reload_token: str = ""
+    #: API key the UI sends to the model server (an operator key: the UI reloads and explains)
+    model_server_api_key: str = ""
     #: Flask session signing key (a random one per process when empty)
     secret_key: str = ""
     #: MLflow basic-auth credentials (the cluster turns MLflow's auth on)
@@ -45,6 +47,7 @@ class WebConfig:
             model_name=env.get("HOUSE_PRICES_MODEL_NAME") or defaults.model_name,
             operator_token=env.get("WEB_OPERATOR_TOKEN", ""),
             reload_token=env.get("MODEL_SERVER_RELOAD_TOKEN", ""),
+            model_server_api_key=env.get("MODEL_SERVER_API_KEY", ""),
             secret_key=env.get("WEB_SECRET_KEY") or secrets.token_urlsafe(32),
             mlflow_username=env.get("MLFLOW_TRACKING_USERNAME", ""),
             mlflow_password=env.get("MLFLOW_TRACKING_PASSWORD", ""),
