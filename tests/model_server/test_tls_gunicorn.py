@@ -6,7 +6,10 @@ verifies the server against the appliance CA, as the web UI, the pipeline and sc
 
 from __future__ import annotations
 
+import os
 import ssl
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -14,7 +17,8 @@ import pytest
 import requests
 
 from tests.manifests.conftest import copy_inventory, run_playbook
-from tests.model_server.conftest import API_KEYS, CLIENT_KEY, LISTING, OPERATOR_KEY
+from tests.model_server.conftest import API_KEYS, CLIENT_KEY, LISTING, OPERATOR_KEY, REPO
+from tests.model_server.mlflow_support import free_port, stop_process
 
 
 @pytest.fixture(scope="module")
@@ -81,3 +85,58 @@ def test_model_server_over_tls_with_api_keys(role_tls, gunicorn_factory, mlflow_
     assert served.strip() == (role_tls / "model_server.crt").read_text().strip()
     for key in (CLIENT_KEY, OPERATOR_KEY):
         assert key not in server.log()
+
+
+def _web_ui(tls: Path, model_server_url: str, log: Path, **env: str):
+    """A real gunicorn web UI serving the role's web_ui certificate; returns (process, url)."""
+    port = free_port()
+    environment = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "WEB_MODEL_SERVER_URL": model_server_url,
+        "WEB_SECRET_KEY": "a-test-secret-key-for-the-web-ui",
+        **env,
+    }
+    command = [
+        str(Path(sys.executable).parent / "gunicorn"), "--no-control-socket",
+        "-b", f"127.0.0.1:{port}", "--certfile", str(tls / "web_ui.crt"),
+        "--keyfile", str(tls / "web_ui.key"), "web.wsgi:app",
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        command, env=environment, stdout=log.open("ab"), stderr=subprocess.STDOUT, cwd=REPO
+    )
+    return process, f"https://127.0.0.1:{port}"
+
+
+def test_web_ui_over_tls_calls_the_model_server_with_its_key(
+    role_tls, gunicorn_factory, mlflow_server, tmp_path
+):
+    ca = role_tls / "ca.crt"
+    server = gunicorn_factory(
+        {
+            "MLFLOW_TRACKING_URI": mlflow_server.url,
+            "MODEL_SERVER_TLS_CERT": str(role_tls / "model_server.crt"),
+            "MODEL_SERVER_TLS_KEY": str(role_tls / "model_server.key"),
+            "MODEL_SERVER_AUTH": "on",
+            "MODEL_SERVER_API_KEYS": API_KEYS,
+        }
+    )
+    model_server = f"https://127.0.0.1:{server.port}"
+    _wait_https(f"{model_server}/ready", ca, server.process)
+    keyed, keyed_url = _web_ui(
+        role_tls, model_server, tmp_path / "web.log",
+        REQUESTS_CA_BUNDLE=str(ca), MODEL_SERVER_API_KEY=OPERATOR_KEY,
+    )  # fmt: skip
+    keyless, keyless_url = _web_ui(
+        role_tls, model_server, tmp_path / "web-keyless.log", REQUESTS_CA_BUNDLE=str(ca)
+    )
+    try:
+        _wait_https(f"{keyed_url}/health", ca, keyed)
+        _wait_https(f"{keyless_url}/health", ca, keyless)
+        page = requests.get(f"{keyed_url}/", verify=str(ca), timeout=60)
+        assert page.status_code == 200, page.text[:500]
+        refused = requests.get(f"{keyless_url}/", verify=str(ca), timeout=60)
+        assert refused.status_code == 503 and "401" in refused.text
+    finally:
+        stop_process(keyed)
+        stop_process(keyless)
