@@ -48,7 +48,7 @@ def test_revoked_key_leaves_the_server_and_its_client(tmp_path):
         "-e",
         "render_secrets=true",
         "-e",
-        '{"platform_api_keys_revoked": ["web_ui"], "model_server_auth": false}',
+        '{"platform_secrets_api_keys_revoked": ["web_ui"], "model_server_auth": false}',
     )
     keys = _secret(r.dir, "50-model-server.yaml", "model-server-credentials")["stringData"]
     assert "web_ui:" not in keys["MODEL_SERVER_API_KEYS"]

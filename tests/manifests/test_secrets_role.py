@@ -17,7 +17,7 @@ SPEC = yaml.safe_load((REPO / "roles/platform_secrets/vars/main.yml").read_text(
     "platform_secrets_spec"
 ]
 API_KEY_NAMES = yaml.safe_load((REPO / "roles/platform_secrets/defaults/main.yml").read_text())[
-    "platform_api_keys"
+    "platform_secrets_api_keys"
 ]
 SPEC = {
     **SPEC,
