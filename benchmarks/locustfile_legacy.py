@@ -17,6 +17,7 @@ runs exactly that. Point ``--host`` only at a server you run (loopback here).
 
 from __future__ import annotations
 
+import os
 import random
 
 from locust import HttpUser, between, task
@@ -67,6 +68,8 @@ class ApiUser(HttpUser):
     wait_time = between(0.5, 2.0)
 
     def on_start(self) -> None:
+        if os.environ.get("MODEL_SERVER_API_KEY"):  # a server with API keys on
+            self.client.headers["X-API-Key"] = os.environ["MODEL_SERVER_API_KEY"]
         self.rng = random.Random()
 
     @task(70)
@@ -118,6 +121,8 @@ class BatchUser(HttpUser):
     wait_time = between(5.0, 15.0)
 
     def on_start(self) -> None:
+        if os.environ.get("MODEL_SERVER_API_KEY"):  # a server with API keys on
+            self.client.headers["X-API-Key"] = os.environ["MODEL_SERVER_API_KEY"]
         self.rng = random.Random()
 
     @task

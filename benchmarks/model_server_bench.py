@@ -44,6 +44,8 @@ def load(port: int, path: str, body: bytes, concurrency: int, seconds: float) ->
     errors = [0] * concurrency
     deadline = time.perf_counter() + seconds
     headers = {"Content-Type": "application/json"}
+    if os.environ.get("MODEL_SERVER_API_KEY"):  # a server with API keys on
+        headers["X-API-Key"] = os.environ["MODEL_SERVER_API_KEY"]
 
     def worker(index: int) -> None:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)

@@ -26,11 +26,11 @@ class SettingsError(ValueError):
 
 
 def _bool(raw: str) -> bool:
-    if raw.lower() in ("1", "true", "yes"):
+    if raw.lower() in ("1", "true", "yes", "on"):
         return True
-    if raw.lower() in ("0", "false", "no"):
+    if raw.lower() in ("0", "false", "no", "off"):
         return False
-    raise ValueError("use 1 or 0")
+    raise ValueError("use 1 or 0 (on or off)")
 
 
 #: Annotated field type (a string under ``from __future__ import annotations``) -> parser.
@@ -43,17 +43,30 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
 }
 
 
-def read(cls: type, table: Table, environ: Mapping[str, str]) -> dict[str, Any]:
-    """The values of ``cls``'s fields in ``table`` whose variables are set, parsed by type."""
+def read(
+    cls: type,
+    table: Table,
+    environ: Mapping[str, str],
+    parsers: Mapping[str, Callable[[str], Any]] | None = None,
+    hidden: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """The values of ``cls``'s fields in ``table`` whose variables are set, parsed by type.
+
+    ``parsers`` gives fields of other types their parser (field name -> parser); the values of
+    the ``hidden`` variables (keys, passwords) never appear in an error.
+    """
     types = {field.name: field.type for field in dataclasses.fields(cls)}
+    parsers = parsers or {}
     values: dict[str, Any] = {}
     for name, (variable, meaning) in table.items():
         raw = environ.get(variable, "")
         if raw == "":
             continue
         kind = types[name] if isinstance(types[name], str) else types[name].__name__
+        parse = parsers.get(name) or _PARSERS[kind]
         try:
-            values[name] = _PARSERS[kind](raw)
+            values[name] = parse(raw)
         except ValueError as exc:
-            raise SettingsError(f"{variable}={raw!r} is not valid ({meaning}): {exc}") from exc
+            shown = "<hidden>" if variable in hidden else repr(raw)
+            raise SettingsError(f"{variable}={shown} is not valid ({meaning}): {exc}") from None
     return values

@@ -328,6 +328,8 @@ def notify_model_server(settings: Settings) -> str:
         return "no model server configured"
     url = f"{settings.model_server_url.rstrip('/')}/reload"
     headers = {"Authorization": f"Bearer {settings.model_server_reload_token}"}
+    if settings.model_server_api_key:
+        headers["X-API-Key"] = settings.model_server_api_key
     try:
         response = requests.post(url, headers=headers, timeout=60)
     except requests.RequestException as exc:

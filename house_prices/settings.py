@@ -41,6 +41,7 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     ),
     "model_server_url": ("MODEL_SERVER_URL", "model server told to reload (empty: none)"),
     "model_server_reload_token": ("MODEL_SERVER_RELOAD_TOKEN", "bearer token for its /reload"),
+    "model_server_api_key": ("MODEL_SERVER_API_KEY", "operator API key sent to the model server"),
 }
 
 
@@ -63,6 +64,7 @@ class Settings:
     model_family: str = "random_forest"
     model_server_url: str = ""
     model_server_reload_token: str = ""
+    model_server_api_key: str = ""
 
     def __post_init__(self) -> None:
         if self.storage_backend not in ("local", "s3"):

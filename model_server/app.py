@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from flask import Flask, g, request
 
+from model_server.auth import check_request
 from model_server.config import ServerConfig
 from model_server.errors import register_error_handlers
 from model_server.holder import ModelHolder
@@ -75,6 +76,10 @@ def create_app(config: ServerConfig | None = None, start_background: bool = True
     @app.before_request
     def _start_timer() -> None:
         g.started = time.perf_counter()
+
+    @app.before_request
+    def _authorise() -> None:
+        check_request(config.auth_enabled, config.api_keys, config.metrics_port)
 
     @app.after_request
     def _observe(response):

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from house_prices import environment
 from house_prices.settings import Settings, SettingsError
+from model_server.auth import ApiKey, parse_keys
 
 __all__ = ["ENVIRONMENT", "PROCESS_ENVIRONMENT", "ProcessConfig", "ServerConfig"]
 
@@ -41,6 +42,9 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
         "older model versions kept loaded to explain earlier predictions",
     ),
     "log_queue_size": ("MODEL_SERVER_LOG_QUEUE", "predictions buffered before logging"),
+    "auth_enabled": ("MODEL_SERVER_AUTH", "on: API keys required (docs/model-server.md)"),
+    "api_keys": ("MODEL_SERVER_API_KEYS", "name:role:key entries, comma-separated"),
+    "metrics_port": ("MODEL_SERVER_METRICS_PORT", "port that alone serves /metrics (0: any)"),
 }
 
 #: The process settings of gunicorn, ``wsgi`` and ``metrics``: field -> (variable, meaning).
@@ -64,6 +68,9 @@ PROCESS_ENVIRONMENT: dict[str, tuple[str, str]] = {
         "PROMETHEUS_MULTIPROC_DIR",
         "shared metric files of the workers (default: <state dir>/prometheus)",
     ),
+    "metrics_port": ENVIRONMENT["metrics_port"],
+    "tls_cert": ("MODEL_SERVER_TLS_CERT", "server certificate (PEM): gunicorn serves TLS"),
+    "tls_key": ("MODEL_SERVER_TLS_KEY", "the certificate's private key (PEM)"),
 }
 
 
@@ -81,10 +88,23 @@ class ProcessConfig:
     malloc_arenas: int = 2
     allow_matplotlib: bool = False
     prometheus_multiproc_dir: str = ""
+    metrics_port: int = 0
+    tls_cert: str = ""
+    tls_key: str = ""
 
     def __post_init__(self) -> None:
         if self.workers < 1 or self.threads < 1:
             raise SettingsError("MODEL_SERVER_WORKERS and MODEL_SERVER_THREADS must be >= 1")
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise SettingsError("MODEL_SERVER_TLS_CERT and MODEL_SERVER_TLS_KEY go together")
+
+    @property
+    def listeners(self) -> list[str]:
+        """The API's address, and a second listener that alone serves /metrics when
+        ``metrics_port`` is set (model_server.auth): the cluster lets only Prometheus reach it."""
+        if not self.metrics_port:
+            return [self.bind]
+        return [self.bind, f"{self.bind.rsplit(':', 1)[0]}:{self.metrics_port}"]
 
     @property
     def metrics_dir(self) -> Path:
@@ -113,6 +133,9 @@ class ServerConfig:
     max_batch: int = 1000
     cached_versions: int = 3
     log_queue_size: int = 100_000
+    auth_enabled: bool = False
+    api_keys: tuple[ApiKey, ...] = ()
+    metrics_port: int = 0
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -130,6 +153,11 @@ class ServerConfig:
                 "MODEL_SERVER_CACHED_VERSIONS and MODEL_SERVER_LOG_QUEUE must be >= 1"
             )
 
+        if self.auth_enabled and not self.api_keys:
+            raise SettingsError(
+                "MODEL_SERVER_AUTH=on needs MODEL_SERVER_API_KEYS (name:role:key, comma-separated)"
+            )
+
     @property
     def reload_token(self) -> str:
         return self.settings.model_server_reload_token
@@ -143,5 +171,12 @@ class ServerConfig:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServerConfig:
         environ = os.environ if environ is None else environ
         return cls(
-            settings=Settings.from_env(environ), **environment.read(cls, ENVIRONMENT, environ)
+            settings=Settings.from_env(environ),
+            **environment.read(
+                cls,
+                ENVIRONMENT,
+                environ,
+                parsers={"api_keys": parse_keys},
+                hidden=frozenset({"MODEL_SERVER_API_KEYS"}),
+            ),
         )

@@ -19,7 +19,10 @@ try:
 except SettingsError as exc:
     raise SystemExit(str(exc)) from exc
 
-bind = _config.bind
+bind = _config.listeners
+# gunicorn's own TLS on every listener when a certificate is given.
+certfile = _config.tls_cert or None
+keyfile = _config.tls_key or None
 workers = _config.workers
 threads = _config.threads
 worker_class = "gthread"

@@ -11,6 +11,10 @@ from testsupport.servers import BIN, free_port, start, stop_process, wait_http
 
 REPO = Path(__file__).resolve().parents[1]
 TOKEN = "test-reload-token-5f1c"
+#: API keys of the keys-on pass (model_server.auth): one client, one operator.
+CLIENT_KEY = "client-key-0123456789abcdef"
+OPERATOR_KEY = "operator-key-0123456789abcdef"
+API_KEYS = f"scripts:client:{CLIENT_KEY},ops:operator:{OPERATOR_KEY}"
 LISTING = {
     "bed": 3,
     "bath": 2,

@@ -32,11 +32,14 @@ class ValidationFailed(ValueError):
 class ModelServer:
     """The few calls the UI makes to the model server."""
 
-    def __init__(self, url: str, timeout: float, reload_token: str = "") -> None:
+    def __init__(self, url: str, timeout: float, reload_token: str = "", api_key: str = "") -> None:
         self.url, self.timeout, self.reload_token = url.rstrip("/"), timeout, reload_token
+        self.api_key = api_key
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict:
         try:
+            if self.api_key:
+                kwargs["headers"] = {**kwargs.get("headers", {}), "X-API-Key": self.api_key}
             response = requests.request(method, f"{self.url}{path}", timeout=self.timeout, **kwargs)
         except requests.RequestException as exc:
             raise ServiceUnavailable(

@@ -23,6 +23,10 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
         "token a person types to unlock operator actions (empty: no operator actions)",
     ),
     "reload_token": ("MODEL_SERVER_RELOAD_TOKEN", "bearer token for the model server's /reload"),
+    "model_server_api_key": (
+        "MODEL_SERVER_API_KEY",
+        "API key the UI sends to the model server (an operator key: the UI reloads and explains)",
+    ),
     "secret_key": ("WEB_SECRET_KEY", "Flask session signing key (empty: random per process)"),
     "mlflow_username": ("MLFLOW_TRACKING_USERNAME", "MLflow basic-auth user (cluster)"),
     "mlflow_password": ("MLFLOW_TRACKING_PASSWORD", "MLflow basic-auth password (cluster)"),
@@ -47,6 +51,7 @@ class WebConfig:
     model_name: str = "house-price"
     operator_token: str = ""
     reload_token: str = ""
+    model_server_api_key: str = ""
     secret_key: str = ""
     mlflow_username: str = ""
     mlflow_password: str = ""

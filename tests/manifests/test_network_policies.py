@@ -52,7 +52,8 @@ NEEDED = {
     ("airflow-scheduler", "mlflow", "http"),
     # The Execution API (task pods), the web UI's DAG view, the components among themselves.
     *[(c, "airflow-api-server", "http") for c in ["web-ui", "airflow-task", *AIRFLOW]],
-    *[(c, "model-server", "http") for c in ["web-ui", "airflow-task", "prometheus"]],
+    *[(c, "model-server", "http") for c in ["web-ui", "airflow-task"]],
+    ("prometheus", "model-server", "metrics"),
     ("prometheus", "web-ui", "http"),
     ("prometheus", "statsd-exporter", "metrics"),
     *[(c, "statsd-exporter", "statsd") for c in [*AIRFLOW, "airflow-task"]],
@@ -138,6 +139,8 @@ def test_exactly_the_needed_flows_are_allowed(rendered):
         ("model-server", "data-api", "http"),
         ("airflow-task", "kube-api", "https"),
         ("web-ui", "prometheus", "http"),
+        ("lan-client", "model-server", "metrics"),
+        ("web-ui", "model-server", "metrics"),
     ],
 )
 def test_examples_of_denied_flows(rendered, client, server, port):

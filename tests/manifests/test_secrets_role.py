@@ -18,6 +18,15 @@ from .conftest import REPO, VENV_BIN, copy_inventory
 SPEC = yaml.safe_load((REPO / "roles/platform_secrets/vars/main.yml").read_text())[
     "platform_secrets_spec"
 ]
+API_KEY_NAMES = yaml.safe_load((REPO / "roles/platform_secrets/defaults/main.yml").read_text())[
+    "platform_secrets_api_keys"
+]
+SPEC = {
+    **SPEC,
+    **{
+        f"model_server_api_key_{name}": {"kind": "password", "length": 40} for name in API_KEY_NAMES
+    },
+}
 
 
 def _mode(path: Path) -> int:

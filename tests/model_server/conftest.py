@@ -8,8 +8,9 @@ import pytest
 import requests
 
 from model_server import create_app
+from model_server.auth import parse_keys
 from model_server.config import ServerConfig
-from testsupport.model_server import Gunicorn
+from testsupport.model_server import API_KEYS, OPERATOR_KEY, Gunicorn
 
 
 @pytest.fixture
@@ -19,10 +20,15 @@ def champion(mlflow_server):
     mlflow_server.set_champion(mlflow_server.versions[0])
 
 
-@pytest.fixture(scope="module")
-def app(mlflow_server, tmp_path_factory):
+@pytest.fixture(scope="module", params=["auth-off", "auth-on"])
+def app(request, mlflow_server, tmp_path_factory):
+    """The app with API keys off (the embedded default) and on (the cluster default)."""
+    auth = request.param == "auth-on"
     config = ServerConfig(
-        settings=mlflow_server.settings, state_dir=tmp_path_factory.mktemp("server-state")
+        settings=mlflow_server.settings,
+        state_dir=tmp_path_factory.mktemp("server-state"),
+        auth_enabled=auth,
+        api_keys=parse_keys(API_KEYS) if auth else (),
     )
     application = create_app(config, start_background=False)
     state = application.extensions["model_server"]
@@ -34,7 +40,11 @@ def app(mlflow_server, tmp_path_factory):
 
 @pytest.fixture
 def client(app):
-    return app.test_client()
+    """A test client; with API keys on, it sends the operator key on every request."""
+    test_client = app.test_client()
+    if app.extensions["model_server"].config.auth_enabled:
+        test_client.environ_base["HTTP_X_API_KEY"] = OPERATOR_KEY
+    return test_client
 
 
 @pytest.fixture

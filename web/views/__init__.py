@@ -14,4 +14,9 @@ def config() -> WebConfig:
 
 def model_server() -> ModelServer:
     settings = config()
-    return ModelServer(settings.model_server_url, settings.timeout, settings.reload_token)
+    return ModelServer(
+        settings.model_server_url,
+        settings.timeout,
+        settings.reload_token,
+        settings.model_server_api_key,
+    )

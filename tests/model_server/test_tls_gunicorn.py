@@ -1,0 +1,142 @@
+"""TLS and API keys for real: gunicorn serving with the certificate the platform_tls role made.
+
+The certificates come from the real role (render.yml against the test inventory); the client
+verifies the server against the appliance CA, as the web UI, the pipeline and scripts do.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.manifests.conftest import copy_inventory, run_playbook
+from testsupport.model_server import API_KEYS, CLIENT_KEY, LISTING, OPERATOR_KEY, REPO
+from testsupport.servers import free_port, stop_process
+
+
+@pytest.fixture(scope="module")
+def role_tls(tmp_path_factory) -> Path:
+    """The TLS directory the platform_tls role writes for the test inventory."""
+    tmp = tmp_path_factory.mktemp("role-tls")
+    inventory = copy_inventory(tmp / "inventory")
+    run_playbook("render.yml", inventory, "-e", f"render_dir={tmp / 'out'}")
+    return inventory / "secrets" / "tls"
+
+
+def _wait_https(url: str, ca: Path, process, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "gunicorn exited"
+        try:
+            if requests.get(url, verify=str(ca), timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"{url} not ready after {timeout} s")
+
+
+def test_model_server_over_tls_with_api_keys(role_tls, gunicorn_factory, mlflow_server):
+    ca = role_tls / "ca.crt"
+    server = gunicorn_factory(
+        {
+            "MLFLOW_TRACKING_URI": mlflow_server.url,
+            "MODEL_SERVER_TLS_CERT": str(role_tls / "model_server.crt"),
+            "MODEL_SERVER_TLS_KEY": str(role_tls / "model_server.key"),
+            "MODEL_SERVER_AUTH": "on",
+            "MODEL_SERVER_API_KEYS": API_KEYS,
+        }
+    )
+    url = f"https://127.0.0.1:{server.port}"
+    _wait_https(f"{url}/ready", ca, server.process)
+
+    def call(method, path, key=None, **kwargs):
+        headers = {"X-API-Key": key} if key else {}
+        return requests.request(
+            method, f"{url}{path}", headers=headers, verify=str(ca), timeout=30, **kwargs
+        )
+
+    assert call("GET", "/health").status_code == 200
+    assert call("POST", "/predict", json={"listing": LISTING}).status_code == 401
+    assert (
+        call("POST", "/predict", "wrong-key-0123456789", json={"listing": LISTING}).status_code
+        == 401
+    )
+    scored = call("POST", "/predict", CLIENT_KEY, json={"listing": LISTING})
+    assert scored.status_code == 200 and scored.json()["predictions"][0]["price"] > 0
+    assert call("GET", "/predictions", CLIENT_KEY).status_code == 403
+    rows = call("GET", "/predictions?limit=1", OPERATOR_KEY)
+    assert rows.status_code == 200 and rows.json()["predictions"]
+
+    # A client that does not trust the appliance CA refuses the server; plain HTTP gets nothing.
+    with pytest.raises(requests.exceptions.SSLError):
+        requests.get(f"{url}/health", timeout=10)
+    with pytest.raises(requests.RequestException):
+        requests.get(f"http://127.0.0.1:{server.port}/health", timeout=10)
+    # The certificate served is the role's, for the name clients use.
+    served = ssl.get_server_certificate(("127.0.0.1", server.port))
+    assert served.strip() == (role_tls / "model_server.crt").read_text().strip()
+    for key in (CLIENT_KEY, OPERATOR_KEY):
+        assert key not in server.log()
+
+
+def _web_ui(tls: Path, model_server_url: str, log: Path, **env: str):
+    """A real gunicorn web UI serving the role's web_ui certificate; returns (process, url)."""
+    port = free_port()
+    environment = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "WEB_MODEL_SERVER_URL": model_server_url,
+        "WEB_SECRET_KEY": "a-test-secret-key-for-the-web-ui",
+        **env,
+    }
+    command = [
+        str(Path(sys.executable).parent / "gunicorn"), "--no-control-socket",
+        "-b", f"127.0.0.1:{port}", "--certfile", str(tls / "web_ui.crt"),
+        "--keyfile", str(tls / "web_ui.key"), "web.wsgi:app",
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        command, env=environment, stdout=log.open("ab"), stderr=subprocess.STDOUT, cwd=REPO
+    )
+    return process, f"https://127.0.0.1:{port}"
+
+
+def test_web_ui_over_tls_calls_the_model_server_with_its_key(
+    role_tls, gunicorn_factory, mlflow_server, tmp_path
+):
+    ca = role_tls / "ca.crt"
+    server = gunicorn_factory(
+        {
+            "MLFLOW_TRACKING_URI": mlflow_server.url,
+            "MODEL_SERVER_TLS_CERT": str(role_tls / "model_server.crt"),
+            "MODEL_SERVER_TLS_KEY": str(role_tls / "model_server.key"),
+            "MODEL_SERVER_AUTH": "on",
+            "MODEL_SERVER_API_KEYS": API_KEYS,
+        }
+    )
+    model_server = f"https://127.0.0.1:{server.port}"
+    _wait_https(f"{model_server}/ready", ca, server.process)
+    keyed, keyed_url = _web_ui(
+        role_tls, model_server, tmp_path / "web.log",
+        REQUESTS_CA_BUNDLE=str(ca), MODEL_SERVER_API_KEY=OPERATOR_KEY,
+    )  # fmt: skip
+    keyless, keyless_url = _web_ui(
+        role_tls, model_server, tmp_path / "web-keyless.log", REQUESTS_CA_BUNDLE=str(ca)
+    )
+    try:
+        _wait_https(f"{keyed_url}/health", ca, keyed)
+        _wait_https(f"{keyless_url}/health", ca, keyless)
+        page = requests.get(f"{keyed_url}/", verify=str(ca), timeout=60)
+        assert page.status_code == 200, page.text[:500]
+        refused = requests.get(f"{keyless_url}/", verify=str(ca), timeout=60)
+        assert refused.status_code == 503 and "401" in refused.text
+    finally:
+        stop_process(keyed)
+        stop_process(keyless)
