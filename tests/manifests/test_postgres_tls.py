@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .test_postgres_bootstrap import _as_postgres, _pg_bin, initdb
+from testsupport.postgres import as_postgres, initdb, pg_bin
 
 pytestmark = pytest.mark.integration
 
@@ -41,13 +41,13 @@ def tls_postgres(rendered):
         f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1 -c ssl=on "
         f"-c ssl_cert_file={tmp}/postgresql.crt -c ssl_key_file={tmp}/postgresql.key"
     )
-    _as_postgres(
-        [_pg_bin("pg_ctl"), "-D", str(data), "-w", "-l", str(tmp / "log"), "-o", options, "start"]
+    as_postgres(
+        [pg_bin("pg_ctl"), "-D", str(data), "-w", "-l", str(tmp / "log"), "-o", options, "start"]
     )
     try:
         yield {"port": port, "password": password, "ca": tls / "ca.crt", "tmp": tmp}
     finally:
-        _as_postgres([_pg_bin("pg_ctl"), "-D", str(data), "-m", "fast", "stop"])
+        as_postgres([pg_bin("pg_ctl"), "-D", str(data), "-m", "fast", "stop"])
         shutil.rmtree(tmp, ignore_errors=True)
 
 

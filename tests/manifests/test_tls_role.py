@@ -12,7 +12,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
-from .conftest import recap, run_playbook
+from testsupport.ansible import recap, run_playbook
 
 SERVICES = {
     "postgresql": "postgresql",
