@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 import pandas as pd
 import requests
 
-from house_prices import keys, run_documents
+from house_prices import keys
 from house_prices.cleaning import CleaningRules, clean
 from house_prices.drift import DriftThresholds
 from house_prices.identity import LISTING_ID, holdout_fingerprint, shared_listings
@@ -190,12 +190,12 @@ def train(
     """
     from house_prices import registry
     from house_prices.explain import PipelineExplainer
-    from house_prices.features import feature_summary
     from house_prices.training import fit_challenger, training_rows
+    from house_prices.training_record import training_record
 
     config = config or PipelineConfig.from_settings(settings)
     fingerprint = _fingerprint(clean_keys, config)
-    client = registry.connect(settings.mlflow_tracking_uri, settings.mlflow_experiment)
+    client = registry.connect(settings.mlflow_tracking_uri)
     existing = registry.find_version_by_fingerprint(client, settings.model_name, fingerprint)
     if existing is not None:
         _log.info(
@@ -205,55 +205,33 @@ def train(
     store = open_store(settings)
     rows, copies_removed = training_rows([read_parquet(store, key) for key in clean_keys])
     challenger = fit_challenger(rows, config.training)
-    importance = PipelineExplainer(challenger.pipeline).global_importance(
-        challenger.holdout, sample=config.importance_sample
+    record = training_record(
+        group=group,
+        day=day,
+        clean_keys=clean_keys,
+        fingerprint=fingerprint,
+        training=config.training,
+        train_rows=challenger.train_rows,
+        holdout=challenger.holdout,
+        copies_removed=copies_removed,
+        drift_report=read_json(store, drift_report_key),
+        cleaning_reports={key: read_json(store, keys.clean_report_key(key)) for key in clean_keys},
+        importance=PipelineExplainer(challenger.pipeline).global_importance(
+            challenger.holdout, sample=config.importance_sample
+        ),
     )
-    reference_key, holdout_key = keys.reference_key(fingerprint), keys.holdout_key(fingerprint)
-    write_parquet(store, reference_key, challenger.train_rows)
-    write_parquet(store, holdout_key, challenger.holdout)
-    drift_report = read_json(store, drift_report_key)
-    cleaning = {key: read_json(store, keys.clean_report_key(key)) for key in clean_keys}
-    lineage = {
-        "group": group,
-        "day": day,
-        "batch_keys": clean_keys,
-        "rows": len(rows) + copies_removed,
-        "listing_copies_removed": copies_removed,
-        "listings": len(rows),
-        "train_rows": len(challenger.train_rows),
-        "holdout_rows": len(challenger.holdout),
-        "holdout_fingerprint": holdout_fingerprint(challenger.holdout),
-        "reference_key": reference_key,
-        "holdout_key": holdout_key,
-    }
+    write_parquet(store, record.reference_key, challenger.train_rows)
+    write_parquet(store, record.holdout_key, challenger.holdout)
     model = registry.log_and_register(
+        client,
         challenger.pipeline,
         name=settings.model_name,
+        experiment=settings.mlflow_experiment,
         train=challenger.train_rows,
-        params={
-            "family": config.training.family,
-            **config.training.model_params(),
-            "train_rows": len(challenger.train_rows),
-            "holdout_rows": len(challenger.holdout),
-            "listing_copies_removed": copies_removed,
-            "batches": len(clean_keys),
-        },
+        params=record.params,
         metrics=challenger.metrics,
-        tags={
-            "data_fingerprint": fingerprint,
-            "reference_key": reference_key,
-            "holdout_key": holdout_key,
-            "group": str(group),
-            "day": day,
-            "latest_batch": clean_keys[-1],
-        },
-        documents={
-            run_documents.LINEAGE: lineage,
-            run_documents.DRIFT_REPORT: drift_report,
-            run_documents.SHAP_IMPORTANCE: importance,
-            run_documents.CLEANING_REPORT: cleaning,
-            run_documents.FEATURE_SUMMARY: feature_summary(challenger.train_rows),
-        },
+        tags=record.tags,
+        documents=record.documents,
     )
     _log.info(
         "trained v%s on %d listings (%d copies of listings removed), holdout %d",
@@ -294,8 +272,8 @@ def promote(settings: Settings, version: str, config: PipelineConfig | None = No
     holdout = read_parquet(store, challenger.tags["holdout_key"])
     champion = registry.champion_version(client, settings.model_name)
     check = _holdout_check(store, holdout, challenger, champion)
-    challenger_metrics = score(registry.load_model(challenger.uri), holdout)
-    champion_metrics = score(registry.load_model(champion.uri), holdout) if champion else None
+    challenger_metrics = score(registry.load_model(client, challenger), holdout)
+    champion_metrics = score(registry.load_model(client, champion), holdout) if champion else None
     decision = decide_promotion(
         challenger_metrics,
         champion_metrics,

@@ -11,7 +11,6 @@ instead of failing the scrape.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections import defaultdict
@@ -21,17 +20,23 @@ from typing import Any
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from house_prices.run_records import RUNS_PREFIX
+from house_prices import keys
 from house_prices.settings import Settings
 
 __all__ = ["PipelineCollector", "metrics_from_records"]
 
 _log = logging.getLogger(__name__)
 
-_BATCH = re.compile(r"group=(?P<group>\d+)/day=(?P<day>\w+)/batch=(?P<batch>\d+)")
 #: keys of a cleaning report that are not rules
 _NOT_RULES = {"rows_in", "rows_out", "identity_by_address", "identity_by_description"}
 HOLDOUT_METRICS = ("rmse", "mae", "r2", "mape")
+
+
+def _batch_key(key: str) -> keys.BatchKey | None:
+    try:
+        return keys.BatchKey.parse(key)
+    except ValueError:
+        return None
 
 
 def _gauge(name: str, doc: str, labels: list[str] | None = None) -> GaugeMetricFamily:
@@ -43,9 +48,9 @@ def _store_metrics(store) -> list[GaugeMetricFamily]:
 
     batches = _gauge("house_prices_batches_stored", "Raw batches stored", ["group", "day"])
     counts: dict[tuple[str, str], int] = defaultdict(int)
-    for key in store.list("raw/"):
-        if (m := _BATCH.search(key)) and key.endswith(".parquet"):
-            counts[(m["group"], m["day"])] += 1
+    for key in store.list(keys.stage_prefix("raw")):
+        if batch := _batch_key(key):
+            counts[(str(batch.group), batch.day)] += 1
     for labels, count in sorted(counts.items()):
         batches.add_metric(list(labels), count)
 
@@ -58,11 +63,11 @@ def _store_metrics(store) -> list[GaugeMetricFamily]:
         ["group", "day", "rule"],
     )  # fmt: skip
     totals: dict[tuple[str, ...], float] = defaultdict(float)
-    for key in store.list("reports/clean/"):
-        if not (m := _BATCH.search(key)):
+    for key in store.list(keys.CLEAN_REPORTS_PREFIX):
+        if not (batch := keys.batch_of_clean_report(key)):
             continue
         report = read_json(store, key)
-        where = (m["group"], m["day"])
+        where = (str(batch.group), batch.day)
         totals[("in", *where)] += report.get("rows_in", 0)
         totals[("out", *where)] += report.get("rows_out", 0)
         for rule, count in report.items():
@@ -88,9 +93,9 @@ def _drift_metrics(store) -> list[GaugeMetricFamily]:
     count = _gauge("house_prices_drifted_features", "Features that drifted in the newest batch")
     dataset = _gauge("house_prices_dataset_drift", "1 when the newest batch drifted as a whole")
     reports = [
-        (int(m["batch"]), key)
-        for key in store.list("reports/drift/")
-        if (m := _BATCH.search(key)) and "-champion=" in key and "no-champion" not in key
+        (parsed.batch.batch, key)
+        for key in store.list(keys.DRIFT_REPORTS_PREFIX)
+        if (parsed := keys.DriftReportKey.parse(key)) and parsed.champion_version is not None
     ]
     if reports:
         report = read_json(store, max(reports)[1])
@@ -152,7 +157,9 @@ def metrics_from_records(records: list[dict[str, Any]]) -> list[GaugeMetricFamil
 def _run_metrics(store) -> list[GaugeMetricFamily]:
     from house_prices.storage import read_json
 
-    records = [read_json(store, key) for key in store.list(RUNS_PREFIX) if key.endswith(".json")]
+    records = [
+        read_json(store, key) for key in store.list(keys.RUNS_PREFIX) if key.endswith(".json")
+    ]
     return metrics_from_records(records)
 
 

@@ -3,6 +3,10 @@ record promotion decisions and list them.
 
 The client refuses to talk to a server of another major version: a 3.x client against a 1.x
 server is what failed the original deployment (404 on ``/api/2.0/mlflow/logged-models``).
+
+Every function works through the :class:`MlflowClient` it is given (its tracking URI), never
+MLflow's process-wide tracking URI, so two servers can be used in one process. The one call that
+has no client form, ``mlflow.sklearn.log_model``, runs inside :func:`_fluent_api_on`.
 """
 
 from __future__ import annotations
@@ -10,6 +14,10 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +26,7 @@ from typing import Any
 import mlflow
 import pandas as pd
 import requests
+from mlflow.entities import Metric, Param
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
@@ -91,13 +100,39 @@ def check_server_version(tracking_uri: str, timeout: float = 10.0) -> str:
     return server
 
 
-def connect(tracking_uri: str, experiment: str | None = None) -> MlflowClient:
-    """Point mlflow at the server after checking its version; select the experiment."""
+def connect(tracking_uri: str) -> MlflowClient:
+    """A client of the server at ``tracking_uri`` after checking its version.
+
+    MLflow's process-wide tracking URI is left alone: pass the client on.
+    """
     check_server_version(tracking_uri)
-    mlflow.set_tracking_uri(tracking_uri)
-    if experiment:
-        mlflow.set_experiment(experiment)
     return MlflowClient(tracking_uri)
+
+
+_FLUENT_API = threading.Lock()
+
+
+@contextmanager
+def _fluent_api_on(client: MlflowClient) -> Iterator[None]:
+    """MLflow's fluent API (``mlflow.start_run``, ``mlflow.sklearn.log_model``) pointed at
+    ``client``'s server for the block, then back at what it was before (unset stays unset).
+
+    MLflow keeps that URI process-wide (and copies it into MLFLOW_TRACKING_URI for
+    subprocesses): the lock keeps two of these blocks from interleaving, but fluent MLflow
+    calls made by other code in another thread meanwhile would see this URI too.
+    """
+    with _FLUENT_API:
+        previous = mlflow.get_tracking_uri() if mlflow.is_tracking_uri_set() else None
+        mlflow.set_tracking_uri(client.tracking_uri)
+        try:
+            yield
+        finally:
+            mlflow.set_tracking_uri(previous)
+
+
+def _experiment_id(client: MlflowClient, experiment: str) -> str:
+    found = client.get_experiment_by_name(experiment)
+    return found.experiment_id if found else client.create_experiment(experiment)
 
 
 def _version(client: MlflowClient, name: str, version: str) -> RegisteredModel:
@@ -157,16 +192,19 @@ def _as_mlflow_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def log_and_register(
+    client: MlflowClient,
     pipeline: Any,
     *,
     name: str,
+    experiment: str,
     train: pd.DataFrame,
     params: dict[str, Any],
     metrics: dict[str, float],
     tags: dict[str, str],
     documents: dict[str, Any],
 ) -> RegisteredModel:
-    """Log a fitted pipeline with its params, metrics and JSON documents; register a version.
+    """Log a fitted pipeline with its params, metrics and JSON documents in a new run of
+    ``experiment``; register a version of ``name``. All on ``client``'s server.
 
     ``tags`` go on both the run and the model version (lineage, fingerprint, reference key).
     """
@@ -175,34 +213,43 @@ def log_and_register(
 
     example = _as_mlflow_frame(train.head(5))
     signature = infer_signature(example, pipeline.predict(train[list(FEATURES)].head(5)))
-    with mlflow.start_run() as run:
-        mlflow.log_params(params)
-        mlflow.log_metrics(metrics)
-        mlflow.set_tags(tags)
+    run_id = client.create_run(_experiment_id(client, experiment), tags=tags).info.run_id
+    try:
+        now = int(time.time() * 1000)
+        client.log_batch(
+            run_id,
+            metrics=[Metric(key, float(value), now, 0) for key, value in metrics.items()],
+            params=[Param(key, str(value)) for key, value in params.items()],
+        )
         with tempfile.TemporaryDirectory() as tmp:
             for filename, document in documents.items():
                 path = Path(tmp) / filename
                 path.write_text(json.dumps(document, indent=2, sort_keys=True, default=str))
-                mlflow.log_artifact(str(path))
-        info = mlflow.sklearn.log_model(
-            pipeline,
-            name="model",
-            serialization_format="skops",
-            skops_trusted_types=_trusted_types(pipeline),
-            signature=signature,
-            input_example=example,
-            registered_model_name=name,
-            pip_requirements=[
-                f"mlflow=={mlflow.__version__}",
-                f"scikit-learn=={sklearn.__version__}",
-                f"skops=={skops.__version__}",
-            ],
-        )
+                client.log_artifact(run_id, str(path))
+        # Resuming the run makes it the active one: log_model links the model to it and
+        # ending the block marks it finished (or failed, on an exception).
+        with _fluent_api_on(client), mlflow.start_run(run_id=run_id):
+            info = mlflow.sklearn.log_model(
+                pipeline,
+                name="model",
+                serialization_format="skops",
+                skops_trusted_types=_trusted_types(pipeline),
+                signature=signature,
+                input_example=example,
+                registered_model_name=name,
+                pip_requirements=[
+                    f"mlflow=={mlflow.__version__}",
+                    f"scikit-learn=={sklearn.__version__}",
+                    f"skops=={skops.__version__}",
+                ],
+            )
+    except BaseException:
+        client.set_terminated(run_id, "FAILED")
+        raise
     version = str(info.registered_model_version)
-    client = MlflowClient()
     for key, value in tags.items():
         client.set_model_version_tag(name, version, key, value)
-    _log.info("registered %s version %s from run %s", name, version, run.info.run_id)
+    _log.info("registered %s version %s from run %s", name, version, run_id)
     return _version(client, name, version)
 
 
@@ -219,12 +266,17 @@ def read_document(client: MlflowClient, run_id: str, name: str) -> dict[str, Any
             ) from exc
 
 
-def load_model(uri: str) -> Any:
-    """Load a registered pipeline (``models:/name/3``, ``models:/name@champion``)."""
+def load_model(client: MlflowClient, model: RegisteredModel) -> Any:
+    """A registered version's pipeline, downloaded from ``client``'s server."""
     try:
-        return mlflow.sklearn.load_model(uri)
-    except MlflowException as exc:
-        raise RegistryError(f"cannot load {uri}: {exc}") from exc
+        location = client.get_model_version_download_uri(model.name, model.version)
+        with tempfile.TemporaryDirectory() as tmp:
+            local = mlflow.artifacts.download_artifacts(
+                artifact_uri=location, dst_path=tmp, tracking_uri=client.tracking_uri
+            )
+            return mlflow.sklearn.load_model(local)
+    except (MlflowException, OSError) as exc:
+        raise RegistryError(f"cannot load {model.uri} from {client.tracking_uri}: {exc}") from exc
 
 
 @dataclass(frozen=True)

@@ -148,14 +148,14 @@ def prune_store(
     batch_cutoff = _cutoff(now, settings.batches_days)
     if batch_cutoff is not None:
         expired += _expired_batches(store, protected, batch_cutoff)
-        for prefix in ("references/", "holdouts/"):
+        for prefix in (keys.REFERENCES_PREFIX, keys.HOLDOUTS_PREFIX):
             modified = store.list_modified(prefix)
             expired += [k for k, t in modified.items() if t < batch_cutoff and k not in protected]
     report_cutoff = _cutoff(now, settings.reports_days)
     if report_cutoff is not None:
-        for key, written in store.list_modified("reports/").items():
+        for key, written in store.list_modified(keys.REPORTS_PREFIX).items():
             # A cleaning report marks its batch cleaned: it goes only with its batch.
-            if key.startswith(("reports/clean/", "reports/raw/")) or key in protected:
+            if key.startswith(keys.CLEAN_REPORTS_PREFIX) or key in protected:
                 continue
             if written < report_cutoff:
                 expired.append(key)
@@ -171,7 +171,7 @@ def prune_store(
 
 def _expired_batches(store: ObjectStore, protected: set[str], cutoff: datetime) -> list[str]:
     batches = {}
-    for key, written in store.list_modified("raw/").items():
+    for key, written in store.list_modified(keys.stage_prefix("raw")).items():
         try:
             batches[keys.BatchKey.parse(key)] = written
         except ValueError:
@@ -268,15 +268,10 @@ def prune_airflow_logs(
 
 
 def champion_lineage(client, model_name: str) -> dict[str, Any] | None:
-    """The champion's lineage.json, or None when there is no champion yet."""
-    import json
-    import tempfile
-
-    from house_prices import registry
+    """The champion's lineage document, or None when there is no champion yet."""
+    from house_prices import registry, run_documents
 
     champion = registry.champion_version(client, model_name)
     if champion is None:
         return None
-    with tempfile.TemporaryDirectory() as scratch:
-        path = client.download_artifacts(champion.run_id, "lineage.json", scratch)
-        return json.loads(Path(path).read_text())
+    return registry.read_document(client, champion.run_id, run_documents.LINEAGE)

@@ -14,16 +14,11 @@ import time
 from datetime import datetime
 from typing import Any
 
-__all__ = ["RUNS_PREFIX", "on_task_failure", "on_task_success", "record_key", "task_record"]
+from house_prices import keys
+
+__all__ = ["on_task_failure", "on_task_success", "task_record"]
 
 _log = logging.getLogger(__name__)
-
-RUNS_PREFIX = "runs/"
-
-
-def record_key(run_id: str, task_id: str) -> str:
-    safe_run = "".join(c if c.isalnum() or c in "-_.+" else "_" for c in run_id)
-    return f"{RUNS_PREFIX}{safe_run}/{task_id}.json"
 
 
 def _timestamp(value: Any) -> float | None:
@@ -65,7 +60,7 @@ def _write(context: dict, state: str) -> None:
     record = task_record(
         run_id, ti.task_id, state, _timestamp(getattr(ti, "start_date", None)), time.time(), result
     )
-    write_json(open_store(Settings.from_env()), record_key(run_id, ti.task_id), record)
+    write_json(open_store(Settings.from_env()), keys.run_record_key(run_id, ti.task_id), record)
 
 
 def _safely(context: dict, state: str) -> None:

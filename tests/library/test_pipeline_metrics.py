@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from house_prices import pipeline_metrics
-from house_prices.run_records import record_key, task_record
+from house_prices.keys import run_record_key as record_key
+from house_prices.run_records import task_record
 from house_prices.storage import LocalStore, write_json
 
 
