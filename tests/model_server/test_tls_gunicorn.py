@@ -93,7 +93,7 @@ def _web_ui(tls: Path, model_server_url: str, log: Path, **env: str):
     environment = {
         **os.environ,
         "PYTHONPATH": str(REPO),
-        "WEB_MODEL_SERVER_URL": model_server_url,
+        "MODEL_SERVER_URL": model_server_url,
         "WEB_SECRET_KEY": "a-test-secret-key-for-the-web-ui",
         **env,
     }
