@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from mlflow.tracking import MlflowClient
 
 from house_prices import run_documents
 from house_prices.features import FEATURES
+from house_prices.registry_types import CHAMPION_ALIAS, Bundle, RegisteredModel, RegistryError
 
 __all__ = [
     "CHAMPION_ALIAS",
@@ -44,27 +44,6 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
-
-CHAMPION_ALIAS = "champion"
-
-
-class RegistryError(RuntimeError):
-    """MLflow is unreachable, of the wrong version, or refused an operation."""
-
-
-@dataclass(frozen=True)
-class RegisteredModel:
-    """A registered model version and the run that produced it."""
-
-    name: str
-    version: str
-    run_id: str
-    tags: dict[str, str]
-
-    @property
-    def uri(self) -> str:
-        return f"models:/{self.name}/{self.version}"
-
 
 def check_server_version(tracking_uri: str, timeout: float = 10.0) -> str:
     """Return the server's MLflow version; raise if its major differs from this client's."""
@@ -225,16 +204,6 @@ def load_model(uri: str) -> Any:
         return mlflow.sklearn.load_model(uri)
     except MlflowException as exc:
         raise RegistryError(f"cannot load {uri}: {exc}") from exc
-
-
-@dataclass(frozen=True)
-class Bundle:
-    """A registered version's pipeline, its run's metrics and JSON documents (by file name)."""
-
-    version: RegisteredModel
-    pipeline: Any
-    metrics: dict[str, float]
-    documents: dict[str, dict[str, Any]]
 
 
 def load_bundle(

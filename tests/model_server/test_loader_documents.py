@@ -2,7 +2,8 @@
 
 import pytest
 
-from model_server.loader import _features
+from house_prices.listing_contract import ListingContract
+from model_server.loader import _require_ranges
 
 RANGES = {
     "bed": {"min": 0.0, "max": 20.0, "median": 3.0},
@@ -13,7 +14,9 @@ RANGES = {
 
 
 def test_a_complete_summary_gives_ranges_and_categories():
-    features = _features({"numeric": RANGES, "categorical": {"state": ["Ohio"]}}, "run-1")
+    summary = {"numeric": RANGES, "categorical": {"state": ["Ohio"]}}
+    _require_ranges(summary, "run-1")
+    features = ListingContract.from_summary(summary).describe()
     assert features["numeric"]["house_size"] == {"min": 0.0, "max": 9000.0, "median": 1800.0}
     assert features["categorical"]["state"] == ["Ohio"]
 
@@ -23,6 +26,6 @@ def test_a_summary_without_a_range_is_refused_with_the_run_and_feature(feature, 
     numeric = {name: dict(ranges) for name, ranges in RANGES.items()}
     del numeric[feature][bound]
     with pytest.raises(ValueError, match=rf"run run-7 gives no range for \['{feature}'\]"):
-        _features({"numeric": numeric}, "run-7")
+        _require_ranges({"numeric": numeric}, "run-7")
     with pytest.raises(ValueError, match="gives no range"):
-        _features({}, "run-7")
+        _require_ranges({}, "run-7")
