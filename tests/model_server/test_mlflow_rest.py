@@ -1,0 +1,120 @@
+"""The REST reader of MLflow the workers use: the same bundle as the MLflow client, errors that
+say what failed, basic auth sent, and no mlflow import in the process that uses it."""
+
+import base64
+import http.server
+import json
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+from house_prices import mlflow_rest, registry, run_documents
+from house_prices.mlflow_rest import MlflowRest, MlflowUnavailable
+from house_prices.registry_types import RegistryError
+from model_server.scoring import listings_frame
+from testsupport.model_server import LISTING
+from testsupport.servers import free_port
+
+
+def test_the_bundle_over_rest_is_the_clients_bundle(mlflow_server):
+    name = mlflow_server.settings.model_name
+    client = registry.connect(mlflow_server.url)
+    expected = registry.load_bundle(client, name, "2")
+    got = mlflow_rest.load_bundle(MlflowRest.from_env(mlflow_server.url, {}), name, "2")
+    assert got.version == expected.version
+    assert got.metrics == expected.metrics
+    assert got.documents == expected.documents
+    assert set(got.documents) == set(run_documents.RUN_DOCUMENTS)
+    frame = listings_frame([LISTING, {**LISTING, "house_size": 3100.0, "state": "Ohio"}])
+    assert np.array_equal(got.pipeline.predict(frame), expected.pipeline.predict(frame))
+
+
+def test_champion_by_alias_and_none_without_it(mlflow_server):
+    reader = MlflowRest.from_env(mlflow_server.url, {})
+    name = mlflow_server.settings.model_name
+    champion = registry.champion_version(registry.connect(mlflow_server.url), name)
+    assert reader.version_by_alias(name) == champion
+    assert reader.version_by_alias(name, "no-such-alias") is None
+    assert reader.version_by_alias("no-such-model") is None
+
+
+def test_a_missing_version_is_named(mlflow_server):
+    reader = MlflowRest.from_env(mlflow_server.url, {})
+    name = mlflow_server.settings.model_name
+    with pytest.raises(RegistryError, match=f"model {name} has no version 99 in MLflow at"):
+        mlflow_rest.load_bundle(reader, name, "99")
+
+
+def test_a_missing_document_is_named_with_its_run(mlflow_server):
+    reader = MlflowRest.from_env(mlflow_server.url, {})
+    run_id = reader.model_version(mlflow_server.settings.model_name, "1").run_id
+    with pytest.raises(RegistryError, match=f"run {run_id} has no missing.json"):
+        mlflow_rest.load_bundle(
+            reader, mlflow_server.settings.model_name, "1", ("lineage.json", "missing.json")
+        )
+
+
+def test_an_unreachable_server_says_so():
+    closed = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(MlflowUnavailable, match=f"MLflow at {closed}: unreachable"):
+        MlflowRest.from_env(closed, {}).version_by_alias("house-price")
+
+
+class _BasicAuthMlflow(http.server.BaseHTTPRequestHandler):
+    """Answers the alias route only to user ``ops`` with password ``s3cret``."""
+
+    expected = "Basic " + base64.b64encode(b"ops:s3cret").decode()
+
+    def do_GET(self):
+        if self.headers.get("Authorization") != self.expected:
+            self.send_response(401)
+            self.end_headers()
+            return
+        body = json.dumps(
+            {"model_version": {"name": "m", "version": "3", "run_id": "r", "tags": []}}
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def auth_server():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _BasicAuthMlflow)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_basic_auth_comes_from_the_mlflow_variables(auth_server):
+    env = {"MLFLOW_TRACKING_USERNAME": "ops", "MLFLOW_TRACKING_PASSWORD": "s3cret"}
+    version = MlflowRest.from_env(auth_server, env).version_by_alias("m")
+    assert (version.version, version.run_id) == ("3", "r")
+    wrong = {**env, "MLFLOW_TRACKING_PASSWORD": "nope"}
+    with pytest.raises(MlflowUnavailable, match="refused the credentials .401"):
+        MlflowRest.from_env(auth_server, wrong).version_by_alias("m")
+
+
+def test_loading_a_version_does_not_import_mlflow(mlflow_server):
+    script = (
+        "import sys\n"
+        "from house_prices.mlflow_rest import MlflowRest\n"
+        "from model_server.loader import load_version\n"
+        f"loaded = load_version(MlflowRest({mlflow_server.url!r}), "
+        f"{mlflow_server.settings.model_name!r}, '1')\n"
+        "assert loaded.version == '1'\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'mlflow', 'fastapi'}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
