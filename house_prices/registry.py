@@ -45,6 +45,7 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
+
 def check_server_version(tracking_uri: str, timeout: float = 10.0) -> str:
     """Return the server's MLflow version; raise if its major differs from this client's."""
     if not tracking_uri.startswith(("http://", "https://")):

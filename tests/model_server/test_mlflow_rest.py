@@ -15,6 +15,7 @@ from house_prices import mlflow_rest, registry, run_documents
 from house_prices.mlflow_rest import MlflowRest, MlflowUnavailable
 from house_prices.registry_types import RegistryError
 from model_server.scoring import listings_frame
+from model_server.unused_modules import UNUSED
 from testsupport.model_server import LISTING
 from testsupport.servers import free_port
 
@@ -101,20 +102,32 @@ def test_basic_auth_comes_from_the_mlflow_variables(auth_server):
     version = MlflowRest.from_env(auth_server, env).version_by_alias("m")
     assert (version.version, version.run_id) == ("3", "r")
     wrong = {**env, "MLFLOW_TRACKING_PASSWORD": "nope"}
-    with pytest.raises(MlflowUnavailable, match="refused the credentials .401"):
+    with pytest.raises(MlflowUnavailable, match=r"refused the credentials \(401"):
         MlflowRest.from_env(auth_server, wrong).version_by_alias("m")
 
 
-def test_loading_a_version_does_not_import_mlflow(mlflow_server):
+def test_a_worker_loads_a_version_without_mlflow_or_the_unused_modules(mlflow_server):
+    """What a gunicorn worker imports (wsgi blocks the unused modules first), and that the
+    version it loads predicts exactly what the MLflow client's pipeline predicts."""
+    name = mlflow_server.settings.model_name
+    rows = [LISTING, {**LISTING, "house_size": 3100.0, "state": "Ohio"}]
     script = (
-        "import sys\n"
+        "import json, sys\n"
+        "from model_server.unused_modules import keep_out\n"
+        "keep_out()\n"
         "from house_prices.mlflow_rest import MlflowRest\n"
         "from model_server.loader import load_version\n"
-        f"loaded = load_version(MlflowRest({mlflow_server.url!r}), "
-        f"{mlflow_server.settings.model_name!r}, '1')\n"
-        "assert loaded.version == '1'\n"
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'mlflow', 'fastapi'}))\n"
+        f"loaded = load_version(MlflowRest({mlflow_server.url!r}), {name!r}, '1')\n"
+        f"prices, _, _ = loaded.scorer.predict({rows!r})\n"
+        "imported = {m.split('.')[0] for m in sys.modules if sys.modules[m] is not None}\n"
+        "print(json.dumps({'prices': [float(p) for p in prices], 'imported': sorted(imported)}))\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
+    worker = json.loads(done.stdout.strip().splitlines()[-1])
+    unwanted = {"mlflow", "fastapi", "starlette", "opentelemetry", "pydantic", "matplotlib"}
+    assert not unwanted.intersection(worker["imported"])
+    assert not set(UNUSED).intersection(worker["imported"])
+    assert {"sklearn", "skops", "pandas"} <= set(worker["imported"])
+    pipeline = registry.load_bundle(registry.connect(mlflow_server.url), name, "1").pipeline
+    assert worker["prices"] == [float(p) for p in pipeline.predict(listings_frame(rows))]
