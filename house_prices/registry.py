@@ -18,7 +18,6 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from mlflow.tracking import MlflowClient
 
 from house_prices import run_documents
 from house_prices.features import FEATURES
+from house_prices.registry_types import CHAMPION_ALIAS, Bundle, RegisteredModel, RegistryError
 
 __all__ = [
     "CHAMPION_ALIAS",
@@ -53,26 +53,6 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
-
-CHAMPION_ALIAS = "champion"
-
-
-class RegistryError(RuntimeError):
-    """MLflow is unreachable, of the wrong version, or refused an operation."""
-
-
-@dataclass(frozen=True)
-class RegisteredModel:
-    """A registered model version and the run that produced it."""
-
-    name: str
-    version: str
-    run_id: str
-    tags: dict[str, str]
-
-    @property
-    def uri(self) -> str:
-        return f"models:/{self.name}/{self.version}"
 
 
 def check_server_version(tracking_uri: str, timeout: float = 10.0) -> str:
@@ -279,16 +259,6 @@ def load_model(client: MlflowClient, model: RegisteredModel) -> Any:
         raise RegistryError(f"cannot load {model.uri} from {client.tracking_uri}: {exc}") from exc
 
 
-@dataclass(frozen=True)
-class Bundle:
-    """A registered version's pipeline, its run's metrics and JSON documents (by file name)."""
-
-    version: RegisteredModel
-    pipeline: Any
-    metrics: dict[str, float]
-    documents: dict[str, dict[str, Any]]
-
-
 def load_bundle(
     client: MlflowClient,
     name: str,
@@ -298,17 +268,12 @@ def load_bundle(
     """``models:/name/version`` with its run's metrics and ``documents``, all through ``client``
     (its tracking URI, not the process-wide one); RegistryError says which part failed."""
     registered = find_version_by_number(client, name, version)
+    pipeline = load_model(client, registered)
     try:
-        location = client.get_model_version_download_uri(name, registered.version)
-        with tempfile.TemporaryDirectory() as tmp:
-            local = mlflow.artifacts.download_artifacts(
-                artifact_uri=location, dst_path=tmp, tracking_uri=client.tracking_uri
-            )
-            pipeline = mlflow.sklearn.load_model(local)
         run = client.get_run(registered.run_id)
-    except (MlflowException, OSError) as exc:
+    except MlflowException as exc:
         where = client.tracking_uri
-        raise RegistryError(f"cannot load {registered.uri} from {where}: {exc}") from exc
+        raise RegistryError(f"cannot read run {registered.run_id} from {where}: {exc}") from exc
     return Bundle(
         version=registered,
         pipeline=pipeline,

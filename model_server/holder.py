@@ -16,9 +16,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from mlflow.tracking import MlflowClient
-
-from house_prices import registry
+from house_prices.mlflow_rest import MlflowRest
+from house_prices.registry_types import CHAMPION_ALIAS
 from model_server.config import ServerConfig
 from model_server.loader import LoadedModel, ReloadError, load_version, release_memory
 
@@ -150,8 +149,8 @@ class ModelHolder:
     def request_sibling_reload(self) -> None:
         self.poller.request_sibling_reload()
 
-    def _client(self) -> MlflowClient:
-        return registry.connect(self.config.settings.mlflow_tracking_uri)
+    def _client(self) -> MlflowRest:
+        return MlflowRest.from_env(self.config.settings.mlflow_tracking_uri)
 
     def reload(self, trigger: str = "api") -> str:
         """Load the version the champion alias points to now: 'reloaded' or 'unchanged'.
@@ -162,11 +161,11 @@ class ModelHolder:
         with self._reload_lock:
             try:
                 client = self._client()
-                champion = registry.champion_version(client, name)
+                champion = client.version_by_alias(name, CHAMPION_ALIAS)
                 if champion is None:
                     raise ReloadError(
                         f"model {name!r} has no version with alias "
-                        f"'{registry.CHAMPION_ALIAS}' yet: run the pipeline once"
+                        f"'{CHAMPION_ALIAS}' yet: run the pipeline once"
                     )
                 current = self.current
                 if current is not None and current.version == champion.version:
@@ -179,7 +178,7 @@ class ModelHolder:
                 self._fail(str(exc), trigger)
                 raise
             except Exception as exc:
-                reason = f"loading {name}@{registry.CHAMPION_ALIAS} failed: {exc}"
+                reason = f"loading {name}@{CHAMPION_ALIAS} failed: {exc}"
                 self._fail(reason, trigger)
                 raise ReloadError(reason) from exc
             self.cache.remember(loaded)

@@ -14,7 +14,7 @@ from typing import Any
 
 from house_prices.features import FEATURES, NUMERIC_FEATURES
 from house_prices.listing_contract import OPTIONAL_FIELDS
-from house_prices.registry import CHAMPION_ALIAS
+from house_prices.registry_types import CHAMPION_ALIAS
 from model_server.loader import LoadedModel
 from model_server.validation import LISTING_FIELDS
 

@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from mlflow.tracking import MlflowClient
-
-from house_prices import registry, run_documents
+from house_prices import mlflow_rest, run_documents
 from house_prices.features import NUMERIC_FEATURES, STATUSES
 from house_prices.listing_contract import ListingContract
+from house_prices.registry_types import CHAMPION_ALIAS
 from model_server.scoring import FastExplainer, Scorer
 
 __all__ = ["LoadedModel", "ReloadError", "load_version", "release_memory"]
@@ -67,7 +66,7 @@ class LoadedModel:
     def describe(self) -> dict[str, Any]:
         return {
             **self.ref,
-            "alias": registry.CHAMPION_ALIAS,
+            "alias": CHAMPION_ALIAS,
             "run_id": self.run_id,
             "metrics": self.metrics,
             "training": self.training,
@@ -118,9 +117,10 @@ SERVED_DOCUMENTS = (
 )
 
 
-def load_version(client: MlflowClient, name: str, version: str) -> LoadedModel:
-    """Load ``models:/name/version`` with its run's metrics and documents."""
-    bundle = registry.load_bundle(client, name, version, SERVED_DOCUMENTS)
+def load_version(reader: mlflow_rest.MlflowRest, name: str, version: str) -> LoadedModel:
+    """Load ``models:/name/version`` with its run's metrics and documents (over REST: the
+    workers never import mlflow)."""
+    bundle = mlflow_rest.load_bundle(reader, name, version, SERVED_DOCUMENTS)
     pipeline, model_version = bundle.pipeline, bundle.version
     lineage = bundle.documents[run_documents.LINEAGE]
     summary = bundle.documents[run_documents.FEATURE_SUMMARY]

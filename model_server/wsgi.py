@@ -1,17 +1,15 @@
 """WSGI entry point for gunicorn: ``model_server.wsgi:app`` (one app per worker, no preload)."""
 
 import logging
-import sys
 
 from model_server.config import ProcessConfig
+from model_server.unused_modules import keep_out
 
 _config = ProcessConfig.from_env()
-# The server draws nothing. shap imports matplotlib only for its plots and skips them when it
-# cannot be imported; keeping it out saves about 35 MB in every worker.
-if not _config.allow_matplotlib:
-    sys.modules.setdefault("matplotlib", None)
+# Before anything imports pandas, skops or shap: about 80 MB less in every worker.
+keep_out(allow_matplotlib=_config.allow_matplotlib)
 
-from model_server import create_app  # noqa: E402  (after the matplotlib block)
+from model_server import create_app  # noqa: E402  (after the block of unused modules)
 
 logging.basicConfig(
     level=_config.log_level.upper(),

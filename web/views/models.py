@@ -1,17 +1,17 @@
 """Models: the champion, the history of versions and decisions, drift, importance.
 
-Reads MLflow over its REST API (no mlflow import: the UI stays light) and the model server's
-``GET /model``.
+Reads MLflow over its REST API with :mod:`house_prices.mlflow_rest` (no mlflow import: the UI
+stays light) and the model server's ``GET /model``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import requests
 from flask import Blueprint, render_template
 
 from house_prices import run_documents
+from house_prices.mlflow_rest import MlflowRest, MlflowUnavailable
 from web import charts
 from web.clients import ServiceUnavailable
 from web.views import config, model_server
@@ -20,22 +20,18 @@ bp = Blueprint("models", __name__, url_prefix="/models")
 
 
 def _mlflow(route: str, **params: Any) -> Any:
+    """The JSON of ``GET route`` on MLflow, None when it does not exist."""
     settings = config()
-    url = settings.mlflow_url.rstrip("/")
+    reader = MlflowRest(
+        settings.mlflow_url.rstrip("/"),
+        settings.mlflow_username,
+        settings.mlflow_password,
+        settings.timeout,
+    )
     try:
-        auth = (
-            (settings.mlflow_username, settings.mlflow_password)
-            if settings.mlflow_username
-            else None
-        )
-        response = requests.get(f"{url}{route}", params=params, timeout=settings.timeout, auth=auth)
-    except requests.RequestException as exc:
-        raise ServiceUnavailable("MLflow", url, f"unreachable ({exc.__class__.__name__})") from exc
-    if response.status_code == 404:
-        return None
-    if not response.ok:
-        raise ServiceUnavailable("MLflow", url, f"answered {response.status_code}")
-    return response.json()
+        return reader.get_json(route, **params)
+    except MlflowUnavailable as exc:
+        raise ServiceUnavailable("MLflow", reader.url, exc.detail) from exc
 
 
 def versions(name: str) -> list[dict[str, Any]]:
