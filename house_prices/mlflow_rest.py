@@ -16,6 +16,7 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib import metadata
 from typing import Any
 
 import requests
@@ -116,6 +117,23 @@ class MlflowRest:
         if not response.ok:
             raise self._fail(response, route)
         return response.content
+
+    def check_version(self) -> str:
+        """The server's MLflow version; RegistryError if its major differs from the installed
+        client's (the one that wrote the models; read from the package metadata, so the check
+        costs no import of mlflow)."""
+        response = self._get("/version")
+        if not response.ok:
+            raise self._fail(response, "/version")
+        server = response.text.strip().strip('"')
+        client = metadata.version("mlflow")
+        if server.split(".")[0] != client.split(".")[0]:
+            raise RegistryError(
+                f"MLflow client {client} cannot work with server {server}: their major "
+                "versions differ (MLflow 3 clients call /api/2.0/mlflow/logged-models, which "
+                "older servers lack). Pin one version for both in versions.yml and the lock."
+            )
+        return server
 
     def model_version(self, name: str, version: str) -> RegisteredModel | None:
         body = self.get_json("/api/2.0/mlflow/model-versions/get", name=name, version=version)

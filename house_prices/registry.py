@@ -24,7 +24,6 @@ from typing import Any
 
 import mlflow
 import pandas as pd
-import requests
 from mlflow.entities import Metric, Param
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
@@ -32,6 +31,7 @@ from mlflow.tracking import MlflowClient
 
 from house_prices import run_documents
 from house_prices.features import FEATURES
+from house_prices.mlflow_rest import MlflowRest
 from house_prices.registry_types import CHAMPION_ALIAS, Bundle, RegisteredModel, RegistryError
 
 __all__ = [
@@ -59,25 +59,7 @@ def check_server_version(tracking_uri: str, timeout: float = 10.0) -> str:
     """Return the server's MLflow version; raise if its major differs from this client's."""
     if not tracking_uri.startswith(("http://", "https://")):
         return mlflow.__version__
-    try:
-        response = requests.get(f"{tracking_uri.rstrip('/')}/version", timeout=timeout)
-    except requests.RequestException as exc:
-        raise RegistryError(
-            f"MLflow server {tracking_uri} unreachable: {exc}. Check MLFLOW_TRACKING_URI "
-            "and that the server runs."
-        ) from exc
-    if response.status_code != 200:
-        raise RegistryError(
-            f"MLflow server {tracking_uri} answered {response.status_code} on /version"
-        )
-    server = response.text.strip().strip('"')
-    if server.split(".")[0] != mlflow.__version__.split(".")[0]:
-        raise RegistryError(
-            f"MLflow client {mlflow.__version__} cannot work with server {server}: "
-            "their major versions differ (MLflow 3 clients call /api/2.0/mlflow/logged-models, "
-            "which older servers lack). Pin one version for both in versions.yml and the lock."
-        )
-    return server
+    return MlflowRest.from_env(tracking_uri, timeout=timeout).check_version()
 
 
 def connect(tracking_uri: str) -> MlflowClient:

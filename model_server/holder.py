@@ -171,9 +171,10 @@ class ModelHolder:
                 if current is not None and current.version == champion.version:
                     self._on_reload("unchanged", trigger)
                     return "unchanged"
-                loaded = self.cache.get(champion.version) or load_version(
-                    client, name, champion.version
-                )
+                loaded = self.cache.get(champion.version)
+                if loaded is None:
+                    client.check_version()  # an MLflow of another major says so plainly
+                    loaded = load_version(client, name, champion.version)
             except ReloadError as exc:
                 self._fail(str(exc), trigger)
                 raise

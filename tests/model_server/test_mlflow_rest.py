@@ -13,6 +13,10 @@ import pytest
 from house_prices import mlflow_rest, registry, run_documents
 from house_prices.mlflow_rest import MlflowRest, MlflowUnavailable
 from house_prices.registry_types import RegistryError
+from house_prices.settings import Settings
+from model_server.config import ServerConfig
+from model_server.holder import ModelHolder
+from model_server.loader import ReloadError
 from model_server.scoring import listings_frame
 from testsupport.model_server import LISTING
 from testsupport.servers import free_port
@@ -138,3 +142,38 @@ def test_a_worker_loads_a_version_without_mlflow_or_the_unused_modules(mlflow_se
     assert {"sklearn", "skops", "pandas"} <= set(worker["imported"])
     pipeline = registry.load_bundle(registry.connect(mlflow_server.url), name, "1").pipeline
     assert worker["prices"] == _predict(pipeline, rows)
+
+
+class _OldMlflow(http.server.BaseHTTPRequestHandler):
+    """An MLflow 1.x server that still answers the alias route (a 2.x would too)."""
+
+    def do_GET(self):
+        if self.path == "/version":
+            body = b"1.28.0"
+        else:
+            version = {"name": "house-price", "version": "7", "run_id": "r", "tags": []}
+            body = json.dumps({"model_version": version}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_the_model_server_refuses_a_server_of_another_major_by_name(tmp_path):
+    """The seed's failure: an MLflow 3 client against a 1.x server, said plainly."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _OldMlflow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        config = ServerConfig(settings=Settings(mlflow_tracking_uri=url), state_dir=tmp_path)
+        holder = ModelHolder(config)
+        with pytest.raises(ReloadError, match=r"client 3\.\S+ cannot work with server 1\.28\.0"):
+            holder.reload()
+        assert "Pin one version for both" in holder.last_error
+        assert holder.current is None
+    finally:
+        server.shutdown()
+        server.server_close()
