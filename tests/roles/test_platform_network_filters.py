@@ -49,3 +49,5 @@ def test_a_url_without_scheme_or_host_is_refused():
         net.platform_url_port("ftp://x/")
     with pytest.raises(ValueError, match="has no host"):
         net.platform_url_host("10.0.0.5:8080")
+    with pytest.raises(ValueError, match=r"^platform_data_api_url must be the http\(s\) URL"):
+        net.platform_url_port("ftp://x:21/", "platform_data_api_url")

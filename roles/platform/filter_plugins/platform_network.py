@@ -25,22 +25,28 @@ def platform_host_cidrs(hosts, outside_of=()):
     return cidrs or [outside]
 
 
-def platform_url_host(url: str) -> str:
+def _refuse(url: str, variable: str, why: str) -> ValueError:
+    return ValueError(
+        f"{variable} must be the http(s) URL of the external data API, such as "
+        f"http://10.0.0.5:8080 (got {url!r}: {why}); set it in "
+        "inventory/<site>/group_vars/all/platform.yml"
+    )
+
+
+def platform_url_host(url: str, variable: str = "the URL") -> str:
     host = urlsplit(url).hostname
     if not host:
-        raise ValueError(f"{url!r} has no host: give a URL such as http://10.0.0.5:8080")
+        raise _refuse(url, variable, "it has no host")
     return host
 
 
-def platform_url_port(url: str) -> int:
+def platform_url_port(url: str, variable: str = "the URL") -> int:
     """The TCP port a URL connects to (its explicit port, else the scheme's)."""
     parts = urlsplit(url)
-    if parts.port:
-        return parts.port
     defaults = {"http": 80, "https": 443}
     if parts.scheme not in defaults:
-        raise ValueError(f"{url!r} must start with http:// or https://")
-    return defaults[parts.scheme]
+        raise _refuse(url, variable, "it must start with http:// or https://")
+    return parts.port or defaults[parts.scheme]
 
 
 class FilterModule:
