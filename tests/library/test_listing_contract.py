@@ -60,6 +60,8 @@ def test_without_a_summary_nothing_is_bounded_above_and_any_state_is_described()
         {**GOOD, "house_size": 0.5},
         {**GOOD, "bed": "3"},
         {**GOOD, "bed": True},
+        {**GOOD, "acre_lot": 10**400},
+        {**GOOD, "bath": -(10**400)},
         {**GOOD, "state": "Atlantis"},
         {**GOOD, "state": None},
         {**GOOD, "status": "rented"},
@@ -81,6 +83,12 @@ def test_each_problem_is_named_by_its_field():
     assert set(problems) == {"bed", "state", "x"}
     assert f"at most {BED_MAX:g}" in problems["bed"]
     assert "the model knows Ohio, Texas" in problems["state"]
+
+
+def test_a_huge_integer_is_out_of_range_not_an_error():
+    """JSON allows integers of any size; float(10**400) overflows."""
+    problems = CONTRACT.problems({**GOOD, "acre_lot": 10**400, "bath": -(10**400)})
+    assert "at most" in problems["acre_lot"] and "at least" in problems["bath"]
 
 
 def test_nullable_categories_let_state_and_status_be_null():
