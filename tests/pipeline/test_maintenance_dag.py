@@ -11,8 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from house_prices import registry
-from model_server import predictions_log
-from testsupport import servers
+from testsupport import prediction_log, servers
 from testsupport.airflow import REPO
 
 pytestmark = pytest.mark.integration
@@ -22,26 +21,8 @@ def test_maintenance_dag_prunes_expired_rows_and_logs(airflow_env, tmp_path):
     state = tmp_path / "model_server"
     state.mkdir()
     url = f"sqlite:///{state}/predictions.db"
-    log = predictions_log.PredictionLog(url)
     now = datetime.now(UTC)
-    with log.engine.begin() as connection:
-        connection.execute(
-            predictions_log.predictions.insert(),
-            [
-                {
-                    "request_id": f"age{age}",
-                    "created_at": now - timedelta(days=age),
-                    "endpoint": "predict",
-                    "model_name": "m",
-                    "model_version": "1",
-                    "inputs": {},
-                    "output": {},
-                    "latency_ms": 1.0,
-                }
-                for age in (1, 5, 40)
-            ],
-        )
-    log.engine.dispose()
+    prediction_log.write_aged_rows(url, (1, 5, 40), now)
     logs = tmp_path / "logs"
     old_log = logs / "dag_id=x" / "run_id=old" / "attempt=1.log"
     old_log.parent.mkdir(parents=True)
@@ -74,11 +55,7 @@ def test_maintenance_dag_prunes_expired_rows_and_logs(airflow_env, tmp_path):
     assert "new_state=failed" not in output, output[-5000:]
     (run,) = [line for line in output.splitlines() if "Marking run <DagRun" in line]
     assert run.rstrip().split("> ")[1].startswith("successful"), run
-    engine = sa.create_engine(url)
-    with engine.connect() as connection:
-        left = connection.execute(sa.select(predictions_log.predictions.c.request_id)).scalars()
-        assert sorted(left) == ["age1"]
-    engine.dispose()
+    assert prediction_log.request_ids(url) == ["age1"]
     assert not old_log.exists()
 
 
