@@ -4,7 +4,6 @@ a real S3 server (moto), a prediction log and a task log folder with expired con
 from __future__ import annotations
 
 import os
-import subprocess
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,9 +11,19 @@ import sqlalchemy as sa
 
 from house_prices import registry
 from testsupport import prediction_log, servers
-from testsupport.airflow import REPO
+from testsupport.airflow import REPO, dags_test
 
 pytestmark = pytest.mark.integration
+
+MAINTENANCE_DAG = "house_price_maintenance"
+
+
+def _run_maintenance(airflow_env: dict[str, str], **env: str) -> str:
+    """`airflow dags test` of the maintenance DAG; its output, after checking no task failed."""
+    # PYTHONPATH: this checkout's package, not whichever one the venv has installed.
+    output = dags_test(MAINTENANCE_DAG, {**airflow_env, **env, "PYTHONPATH": str(REPO)})
+    assert "new_state=failed" not in output, output[-5000:]
+    return output
 
 
 def test_maintenance_dag_prunes_expired_rows_and_logs(airflow_env, tmp_path):
@@ -30,29 +39,15 @@ def test_maintenance_dag_prunes_expired_rows_and_logs(airflow_env, tmp_path):
     old = (now - timedelta(days=9)).timestamp()
     os.utime(old_log, (old, old))
 
-    env = {
-        **os.environ,
-        **airflow_env,
-        "MODEL_SERVER_STATE_DIR": str(state),
-        "HOUSE_PRICES_RETAIN_PREDICTIONS_DAYS": "3",
-        "HOUSE_PRICES_RETAIN_AIRFLOW_DAYS": "7",
-        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(logs),
-        # This checkout's package, not whichever one the venv has installed.
-        "PYTHONPATH": str(REPO),
-    }
-    result = subprocess.run(
-        [str(servers.BIN / "airflow"), "dags", "test", "house_price_maintenance"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    output = _run_maintenance(
+        airflow_env,
+        MODEL_SERVER_STATE_DIR=str(state),
+        HOUSE_PRICES_RETAIN_PREDICTIONS_DAYS="3",
+        HOUSE_PRICES_RETAIN_AIRFLOW_DAYS="7",
+        AIRFLOW__LOGGING__BASE_LOG_FOLDER=str(logs),
     )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-5000:]
     ended = [line for line in output.splitlines() if "[DAG TEST] end task" in line]
     assert len(ended) == 5, output[-5000:]
-    assert "new_state=failed" not in output, output[-5000:]
     (run,) = [line for line in output.splitlines() if "Marking run <DagRun" in line]
     assert run.rstrip().split("> ")[1].startswith("successful"), run
     assert prediction_log.request_ids(url) == ["age1"]
@@ -112,26 +107,13 @@ def test_maintenance_dag_garbage_collects_a_rejected_version(airflow_env, tmp_pa
         ]
         assert all(_files(d) for d in rejected_dirs + champion_dirs)
 
-        env = {
-            **os.environ,
-            **airflow_env,
-            "MLFLOW_TRACKING_URI": url,
-            "MLFLOW_BACKEND_STORE_URI": f"sqlite:///{workdir}/mlflow.db",
-            "HOUSE_PRICES_MODEL_NAME": name,
-            "HOUSE_PRICES_RETAIN_UNPROMOTED_DAYS": "14",
-            "PYTHONPATH": str(REPO),
-        }
-        result = subprocess.run(
-            [str(servers.BIN / "airflow"), "dags", "test", "house_price_maintenance"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
+        output = _run_maintenance(
+            airflow_env,
+            MLFLOW_TRACKING_URI=url,
+            MLFLOW_BACKEND_STORE_URI=f"sqlite:///{workdir}/mlflow.db",
+            HOUSE_PRICES_MODEL_NAME=name,
+            HOUSE_PRICES_RETAIN_UNPROMOTED_DAYS="14",
         )
-        output = result.stdout + result.stderr
-        assert result.returncode == 0, output[-5000:]
-        assert "new_state=failed" not in output, output[-5000:]
         assert f"Run with ID {rejected_run.run_id} has been permanently deleted" in output
 
         with pytest.raises(MlflowException, match=r"RESOURCE_DOES_NOT_EXIST|not found"):
