@@ -20,6 +20,8 @@ from tests.manifests.conftest import copy_inventory, run_playbook
 from testsupport.model_server import API_KEYS, CLIENT_KEY, LISTING, OPERATOR_KEY, REPO
 from testsupport.servers import free_port, stop_process
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture(scope="module")
 def role_tls(tmp_path_factory) -> Path:
