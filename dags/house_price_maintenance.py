@@ -18,8 +18,9 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pendulum
 from airflow.sdk import dag, task
+
+from house_prices.dag_header import dag_header
 
 
 def _retention():
@@ -29,15 +30,10 @@ def _retention():
 
 
 @dag(
-    dag_id=Path(__file__).stem,
-    description=__doc__.strip().splitlines()[2],
-    doc_md=__doc__,
+    **dag_header(__file__, __doc__),
     schedule=timedelta(days=1),
-    start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
-    catchup=False,
     # Runs on its schedule from the start (the pipeline DAG is unpaused by `./appliance up`).
     is_paused_upon_creation=False,
-    max_active_runs=1,
     default_args={"retries": 1, "retry_delay": timedelta(minutes=5)},
     tags=["house-prices", "maintenance"],
 )

@@ -13,11 +13,10 @@ runs in its own pod. The logic lives in the `house_prices` package; this file on
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
-import pendulum
 from airflow.sdk import Param, dag, task
 
+from house_prices.dag_header import dag_header
 from house_prices.run_records import on_task_failure, on_task_success
 from house_prices.settings import DAYS
 
@@ -29,14 +28,9 @@ def _settings():
 
 
 @dag(
-    dag_id=Path(__file__).stem,
-    description=__doc__.strip().splitlines()[2],
-    doc_md=__doc__,
+    **dag_header(__file__, __doc__),
     # The data API serves a new batch at most once every 300 s: ask no more often than that.
     schedule=timedelta(minutes=5),
-    start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
     # Each finished task leaves a run record in the object store: the pipeline's metrics.
     default_args={
         "retries": 2,

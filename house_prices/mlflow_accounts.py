@@ -34,23 +34,16 @@ def ensure_account(url: str, admin: tuple[str, str], username: str, password: st
         raise AccountError(f"the pipeline account must not be the admin ({username!r})")
     session = requests.Session()
     session.auth = admin
+    account = {"username": username, "password": password}
     found = session.get(f"{url}{USERS_API}/get", params={"username": username}, timeout=30)
     if found.status_code == 404:
-        created = session.post(
-            f"{url}{USERS_API}/create",
-            json={"username": username, "password": password},
-            timeout=30,
-        )
+        created = session.post(f"{url}{USERS_API}/create", json=account, timeout=30)
         _check(created, f"creating MLflow user {username!r}")
         return "created"
     _check(found, f"looking up MLflow user {username!r}")
     if found.json().get("user", {}).get("is_admin"):
         raise AccountError(f"MLflow user {username!r} is an admin: give the pipeline another name")
-    updated = session.patch(
-        f"{url}{USERS_API}/update-password",
-        json={"username": username, "password": password},
-        timeout=30,
-    )
+    updated = session.patch(f"{url}{USERS_API}/update-password", json=account, timeout=30)
     _check(updated, f"setting the password of MLflow user {username!r}")
     return "updated"
 

@@ -15,16 +15,9 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 
 from house_prices.listing_contract import ListingContract
+from model_server import handlers
 from model_server import legacy_shapes as shapes
 from model_server.errors import ApiError
-from model_server.handlers import (
-    explain_listing,
-    json_body,
-    log_explanation,
-    price_listings,
-    server_state,
-    serving_model,
-)
 from model_server.validation import LISTING_FIELDS, ValidationFailed, validate_listings
 
 __all__ = ["explain", "legacy_api", "predict"]
@@ -58,24 +51,24 @@ def validate_flat(flat: dict[str, Any], contract: ListingContract):
 
 
 def predict(flat: dict[str, Any]):
-    model = serving_model()
+    model = handlers.serving_model()
     listing, imputed = validate_flat(flat, model.contract)
-    request_id, (entry,) = price_listings(model, [listing])
+    request_id, (entry,) = handlers.price_listings(model, [listing])
     return jsonify(shapes.predict_response(model, request_id, entry, listing, imputed))
 
 
 def explain(flat: dict[str, Any]):
-    model = serving_model()
+    model = handlers.serving_model()
     listing, imputed = validate_flat(flat, model.contract)
-    document = explain_listing(model, listing)
-    request_id = log_explanation(model, listing, document)
+    document = handlers.explain_listing(model, listing)
+    request_id = handlers.log_explanation(model, listing, document)
     return jsonify(shapes.explain_response(model, request_id, document, listing, imputed))
 
 
 @legacy_api.post("/batch_predict")
 def batch_predict():
     """A JSON array of flat listings: a price or an error per item, in order."""
-    body = json_body()
+    body = handlers.json_body()
     if not isinstance(body, list):
         raise ValidationFailed(
             "send a JSON array of flat listings",
@@ -87,7 +80,7 @@ def batch_predict():
             413, f"a batch holds at most {max_batch} listings (MODEL_SERVER_MAX_BATCH), "
             f"got {len(body)}: split it",
         )  # fmt: skip
-    model = serving_model()
+    model = handlers.serving_model()
     results: list[dict[str, Any]] = []
     valid: list[tuple[int, dict[str, Any]]] = []
     for index, item in enumerate(body):
@@ -105,7 +98,7 @@ def batch_predict():
         valid.append((index, listing))
     request_id = None
     if valid:
-        request_id, entries = price_listings(
+        request_id, entries = handlers.price_listings(
             model, [listing for _, listing in valid], endpoint="batch_predict"
         )
         for (index, _), entry in zip(valid, entries, strict=True):
@@ -122,13 +115,13 @@ def batch_predict():
 
 @legacy_api.get("/")
 def root():
-    state = server_state()
+    state = handlers.server_state()
     return jsonify(shapes.root_fields(state.holder.current, state.config.settings.model_name))
 
 
 @legacy_api.get("/states")
 def states():
-    holder = server_state().holder
+    holder = handlers.server_state().holder
     return jsonify(shapes.states_document(holder.current, holder.last_error))
 
 
@@ -149,7 +142,7 @@ def prediction_history():
     # int() refuses strings of over 4300 digits: anything over 4 digits is over the cap anyway.
     limit = HISTORY_CAP if len(digits) > 4 else min(int(digits), HISTORY_CAP)
     state = request.args.get("state") or None
-    log = server_state().log
+    log = handlers.server_state().log
     scan = HISTORY_SCAN if state is not None else limit
     entries = shapes.history_entries(log.newest(scan), limit, state)
     return jsonify({"predictions": entries, "count": len(entries), "limit": limit})
@@ -159,7 +152,7 @@ def prediction_history():
 def metrics_summary():
     """Figures of the last 24 hours of logged predictions (every worker's, from the log)."""
     since = datetime.now(UTC) - SUMMARY_WINDOW
-    rows = list(server_state().log.newest(SUMMARY_SCAN, since=since))
+    rows = list(handlers.server_state().log.newest(SUMMARY_SCAN, since=since))
     return jsonify(
         {
             **shapes.summary_of(rows),

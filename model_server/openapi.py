@@ -12,7 +12,7 @@ from typing import Any
 
 from house_prices.listing_contract import ListingContract
 from model_server.openapi_legacy import DIALECT_RULE, legacy_paths, legacy_schemas
-from model_server.openapi_parts import bad_limit_response, json_response, ref
+from model_server.openapi_parts import bad_limit_response, json_body, json_response, ref
 
 __all__ = ["openapi_document"]
 
@@ -50,6 +50,12 @@ def _schemas(max_batch: int, contract: ListingContract) -> dict[str, Any]:
     }
     explanation_required = list(explanation_properties)
     listing = contract.json_schema()
+    one_listing = {
+        "type": "object",
+        "required": ["listing"],
+        "additionalProperties": False,
+        "properties": {"listing": ref("Listing")},
+    }
     return {
         **legacy_schemas(listing, max_batch),
         "Listing": listing,
@@ -58,12 +64,7 @@ def _schemas(max_batch: int, contract: ListingContract) -> dict[str, Any]:
             "description": DIALECT_RULE,
             "oneOf": [
                 ref("FlatListing"),
-                {
-                    "type": "object",
-                    "required": ["listing"],
-                    "additionalProperties": False,
-                    "properties": {"listing": ref("Listing")},
-                },
+                one_listing,
                 {
                     "type": "object",
                     "required": ["listings"],
@@ -83,12 +84,7 @@ def _schemas(max_batch: int, contract: ListingContract) -> dict[str, Any]:
             "description": DIALECT_RULE,
             "oneOf": [
                 ref("FlatListing"),
-                {
-                    "type": "object",
-                    "required": ["listing"],
-                    "additionalProperties": False,
-                    "properties": {"listing": ref("Listing")},
-                },
+                one_listing,
             ],
         },
         "Prediction": {
@@ -179,10 +175,7 @@ def openapi_document(max_batch: int, contract: ListingContract | None = None) ->
             "post": {
                 "summary": "Price one listing or a batch",
                 "operationId": "predict",
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": ref("PredictRequest")}},
-                },
+                "requestBody": json_body("PredictRequest"),
                 "responses": {
                     "200": json_response(
                         {"anyOf": [ref("PredictResponse"), ref("LegacyPrediction")]},
@@ -196,10 +189,7 @@ def openapi_document(max_batch: int, contract: ListingContract | None = None) ->
             "post": {
                 "summary": "Price one listing and explain it with SHAP, in dollars",
                 "operationId": "explain",
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": ref("ExplainRequest")}},
-                },
+                "requestBody": json_body("ExplainRequest"),
                 "responses": {
                     "200": json_response(
                         {"anyOf": [ref("Explanation"), ref("LegacyExplanation")]},

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from house_prices.features import STATUSES
-from model_server.openapi_parts import bad_limit_response, json_response, ref
+from model_server.openapi_parts import bad_limit_response, json_body, json_response, ref
 
 __all__ = ["DIALECT_RULE", "legacy_paths", "legacy_schemas"]
 
@@ -218,10 +218,7 @@ def legacy_paths(error: dict, json_only: dict, not_ready: dict) -> dict[str, Any
             "post": {
                 "summary": "Price a JSON array of flat listings (original dialect)",
                 "operationId": "batchPredict",
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": ref("LegacyBatchRequest")}},
-                },
+                "requestBody": json_body("LegacyBatchRequest"),
                 "responses": {
                     "200": json_response(ref("LegacyBatchResponse"),
                                  "a price or an error per item, in order"),

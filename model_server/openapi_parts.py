@@ -13,6 +13,11 @@ def json_response(schema: dict, description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+def json_body(schema_name: str) -> dict[str, Any]:
+    """A required JSON request body of the named schema."""
+    return {"required": True, "content": {"application/json": {"schema": ref(schema_name)}}}
+
+
 def bad_limit_response() -> dict[str, Any]:
     """The 400 of a log-reading route: a bad ``limit``, or gunicorn refusing a long line."""
     return {

@@ -39,11 +39,12 @@ def airflow_home(home: Path, mlflow_url: str, s3_url: str) -> dict[str, str]:
     return env
 
 
-def run_dag(env: dict[str, str], data_api: str, conf: dict) -> str:
-    """`airflow dags test` of the pipeline DAG; its output, after checking no task failed."""
+def dags_test(dag_id: str, env: dict[str, str], *args: str) -> str:
+    """`airflow dags test` of one DAG with `env` over this process's environment; its output,
+    after checking the command succeeded."""
     result = subprocess.run(
-        [str(BIN / "airflow"), "dags", "test", PIPELINE_DAG, "-c", json.dumps(conf)],
-        env={**os.environ, **env, "DATA_API_URL": data_api},
+        [str(BIN / "airflow"), "dags", "test", dag_id, *args],
+        env={**os.environ, **env},
         capture_output=True,
         text=True,
         timeout=600,
@@ -51,6 +52,12 @@ def run_dag(env: dict[str, str], data_api: str, conf: dict) -> str:
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-5000:]
+    return output
+
+
+def run_dag(env: dict[str, str], data_api: str, conf: dict) -> str:
+    """`airflow dags test` of the pipeline DAG; its output, after checking no task failed."""
+    output = dags_test(PIPELINE_DAG, {**env, "DATA_API_URL": data_api}, "-c", json.dumps(conf))
     assert "failed" not in task_states(output), output[-5000:]
     return output
 

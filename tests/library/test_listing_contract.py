@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import jsonschema
-import numpy as np
-import pandas as pd
 import pytest
 
 from house_prices.features import NUMERIC_FEATURES, STATUSES, feature_summary
 from house_prices.listing_contract import ListingContract
+from testsupport.listings import five_listings
 
-FRAME = pd.DataFrame(
-    {
-        "bed": [3.0, 2.0, 4.0, 3.0, 1.0],
-        "bath": [2.0, 1.0, 3.0, np.nan, 1.0],
-        "acre_lot": [0.2, 0.1, 0.5, 0.3, 0.05],
-        "house_size": [1800.0, 900.0, 2500.0, 1600.0, 600.0],
-        "state": pd.array(["Texas", "Ohio", "Texas", None, "Ohio"], dtype="string"),
-        "status": pd.array(["sold"] * 5, dtype="string"),
-        "price": [300_000.0, 120_000.0, 500_000.0, 999_999.0, 80_000.0],
-    }
-)
-CONTRACT = ListingContract.from_summary(feature_summary(FRAME))
+CONTRACT = ListingContract.from_summary(feature_summary(five_listings()))
 GOOD = {"bed": 3, "bath": 2, "acre_lot": 0.2, "house_size": 1800, "state": "Ohio", "status": "sold"}
 BED_MAX = CONTRACT.number("bed").maximum
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
-import sqlalchemy as sa
+from datetime import UTC, datetime
 
 from house_prices import prediction_log_retention
-from model_server import predictions_log
+from testsupport import prediction_log
 
 
 def test_missing_url_is_an_error_that_names_the_variable(capsys):
@@ -26,31 +24,8 @@ def test_bad_days_is_an_error(tmp_path, capsys):
 
 def test_rows_older_than_the_limit_go(tmp_path, capsys):
     url = f"sqlite:///{tmp_path}/p.db"
-    log = predictions_log.PredictionLog(url)
-    now = datetime.now(UTC)
-    with log.engine.begin() as connection:
-        connection.execute(
-            predictions_log.predictions.insert(),
-            [
-                {
-                    "request_id": f"age{age}",
-                    "created_at": now - timedelta(days=age),
-                    "endpoint": "predict",
-                    "model_name": "m",
-                    "model_version": "1",
-                    "inputs": {},
-                    "output": {},
-                    "latency_ms": 1.0,
-                }
-                for age in (2, 6, 9)
-            ],
-        )
-    log.engine.dispose()
+    prediction_log.write_aged_rows(url, (2, 6, 9), datetime.now(UTC))
     environ = {"MODEL_SERVER_DATABASE_URL": url, "HOUSE_PRICES_RETAIN_PREDICTIONS_DAYS": "5"}
     assert prediction_log_retention.main(environ) == 0
     assert "2 row(s) older than 5 days deleted" in capsys.readouterr().out
-    engine = sa.create_engine(url)
-    with engine.connect() as connection:
-        left = connection.execute(sa.select(predictions_log.predictions.c.request_id)).scalars()
-        assert sorted(left) == ["age2"]
-    engine.dispose()
+    assert prediction_log.request_ids(url) == ["age2"]

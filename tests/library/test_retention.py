@@ -7,14 +7,13 @@ import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import sqlalchemy as sa
 from mlflow.tracking import MlflowClient
 
 from house_prices import keys, registry, retention
 from house_prices.retention import RetentionSettings
 from house_prices.settings import Settings
 from house_prices.storage import LocalStore, open_store
-from model_server import predictions_log
+from testsupport import prediction_log
 
 NOW = datetime.now(UTC)
 LATER = NOW + timedelta(days=60)  # everything written now is 60 days old then
@@ -129,29 +128,9 @@ def test_settings_from_the_environment():
 
 def test_prediction_log_rows_older_than_the_limit_are_deleted(tmp_path):
     url = f"sqlite:///{tmp_path}/predictions.db"
-    log = predictions_log.PredictionLog(url)
-    rows = [
-        {
-            "request_id": f"r{age}",
-            "created_at": NOW - timedelta(days=age),
-            "endpoint": "predict",
-            "model_name": "m",
-            "model_version": "1",
-            "inputs": {},
-            "output": {},
-            "latency_ms": 1.0,
-        }
-        for age in (1, 29, 31, 90)
-    ]
-    with log.engine.begin() as connection:
-        connection.execute(predictions_log.predictions.insert(), rows)
-    log.engine.dispose()
+    prediction_log.write_aged_rows(url, (1, 29, 31, 90), NOW)
     assert retention.prune_predictions(url, RetentionSettings(predictions_days=30), NOW) == 2
-    engine = sa.create_engine(url)
-    with engine.connect() as connection:
-        left = connection.execute(sa.select(predictions_log.predictions.c.request_id)).scalars()
-        assert sorted(left) == ["r1", "r29"]
-    engine.dispose()
+    assert prediction_log.request_ids(url) == ["age1", "age29"]
     assert retention.prune_predictions(url, RetentionSettings(predictions_days=0), NOW) == 0
     assert (
         retention.prune_predictions(f"sqlite:///{tmp_path}/none.db", RetentionSettings(), NOW) == 0

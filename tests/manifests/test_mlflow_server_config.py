@@ -11,10 +11,8 @@ from __future__ import annotations
 import base64
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import boto3
@@ -22,30 +20,14 @@ import pytest
 import requests
 import yaml
 
+from testsupport.servers import free_port, wait_http
+
 from .conftest import REPO, VENV_BIN
 
 pytestmark = pytest.mark.integration
 
 VERSIONS = yaml.safe_load((REPO / "versions.yml").read_text())
 SMOKE_SCRIPT = REPO / "roles" / "smoke" / "files" / "smoke_checks.py"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait(url: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(url, timeout=2).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(1)
-    raise AssertionError(f"{url} did not answer within {timeout} s")
 
 
 def _start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
@@ -86,7 +68,7 @@ def mlflow_server(rendered_with_secrets, tmp_path_factory):
             for line in creds["basic_auth.ini"].splitlines()
         )
     )
-    s3_port, port = _free_port(), _free_port()
+    s3_port, port = free_port(), free_port()
     env = {
         **os.environ,
         "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}",
@@ -106,7 +88,7 @@ def mlflow_server(rendered_with_secrets, tmp_path_factory):
     )
     server = None
     try:
-        _wait(f"http://127.0.0.1:{s3_port}/moto-api/", 30)
+        wait_http(f"http://127.0.0.1:{s3_port}/moto-api/", 30)
         s3 = boto3.client(
             "s3",
             endpoint_url=env["MLFLOW_S3_ENDPOINT_URL"],
@@ -141,10 +123,7 @@ def mlflow_server(rendered_with_secrets, tmp_path_factory):
             env,
             tmp / "mlflow.log",
         )
-        try:
-            _wait(f"http://127.0.0.1:{port}/health", 240)
-        except AssertionError:
-            raise AssertionError((tmp / "mlflow.log").read_text()[-4000:]) from None
+        wait_http(f"http://127.0.0.1:{port}/health", 240, server, tmp / "mlflow.log")
         yield {
             "url": f"http://127.0.0.1:{port}",
             "auth": (client["MLFLOW_TRACKING_USERNAME"], client["MLFLOW_TRACKING_PASSWORD"]),
@@ -284,14 +263,18 @@ def test_pipeline_account_logs_registers_and_cannot_administer_users(mlflow_serv
         timeout=60,
     )
     assert artifact.status_code == 200, artifact.text[:300]
-    version = call(
-        "POST",
-        "model-versions/create",
-        pipeline,
-        name="house-price",
-        source=f"runs:/{run_id}/model",
-        run_id=run_id,
-    )
+
+    def create_version():
+        return call(
+            "POST",
+            "model-versions/create",
+            pipeline,
+            name="house-price",
+            source=f"runs:/{run_id}/model",
+            run_id=run_id,
+        )
+
+    version = create_version()
     assert version.status_code == 200, version.text[:300]
     number = version.json()["model_version"]["version"]
     alias = call(
@@ -303,47 +286,19 @@ def test_pipeline_account_logs_registers_and_cannot_administer_users(mlflow_serv
         version=number,
     )
     assert alias.status_code == 200, alias.text[:300]
-    second = call(
-        "POST",
-        "model-versions/create",
-        pipeline,
-        name="house-price",
-        source=f"runs:/{run_id}/model",
-        run_id=run_id,
-    ).json()["model_version"]
+    second = create_version().json()["model_version"]
     deleted = call(
         "DELETE", "model-versions/delete", pipeline, name="house-price", version=second["version"]
     )
     assert deleted.status_code == 200, deleted.text[:300]
     # No user administration.
-    users = f"{url}/api/2.0/mlflow/users"
-    assert (
-        requests.post(
-            f"{users}/create",
-            json={"username": "x", "password": "y" * 12},
-            auth=pipeline,
-            timeout=30,
-        ).status_code
-        == 403
-    )
-    assert (
-        requests.patch(
-            f"{users}/update-admin",
-            json={"username": "pipeline", "is_admin": True},
-            auth=pipeline,
-            timeout=30,
-        ).status_code
-        == 403
-    )
-    assert (
-        requests.patch(
-            f"{users}/update-password",
-            json={"username": admin[0], "password": "z" * 16},
-            auth=pipeline,
-            timeout=30,
-        ).status_code
-        == 403
-    )
+    for method, path, body in (
+        ("POST", "users/create", {"username": "x", "password": "y" * 12}),
+        ("PATCH", "users/update-admin", {"username": "pipeline", "is_admin": True}),
+        ("PATCH", "users/update-password", {"username": admin[0], "password": "z" * 16}),
+    ):
+        refused = call(method, path, pipeline, **body)
+        assert refused.status_code == 403, (path, refused.text[:300])
     assert (
         requests.get(f"{api}/experiments/search?max_results=1", auth=admin, timeout=30).status_code
         == 200

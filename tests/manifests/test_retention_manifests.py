@@ -7,15 +7,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import boto3
 import pytest
-import sqlalchemy as sa
 import yaml
 from botocore.exceptions import ClientError
 
-from model_server import predictions_log
+from testsupport import prediction_log
 
 from . import policy
 from .conftest import REPO
@@ -96,26 +95,7 @@ def test_prediction_log_cronjob_gets_only_the_log_url(rendered):
 def test_prediction_log_cronjob_command_prunes_old_rows(rendered, tmp_path):
     (container,) = _cron_pod(rendered, "prediction-log-retention")["spec"]["containers"]
     url = f"sqlite:///{tmp_path}/predictions.db"
-    log = predictions_log.PredictionLog(url)
-    now = datetime.now(UTC)
-    with log.engine.begin() as connection:
-        connection.execute(
-            predictions_log.predictions.insert(),
-            [
-                {
-                    "request_id": f"age{age}",
-                    "created_at": now - timedelta(days=age),
-                    "endpoint": "predict",
-                    "model_name": "m",
-                    "model_version": "1",
-                    "inputs": {},
-                    "output": {},
-                    "latency_ms": 1.0,
-                }
-                for age in (1, 29, 31, 90)
-            ],
-        )
-    log.engine.dispose()
+    prediction_log.write_aged_rows(url, (1, 29, 31, 90), datetime.now(UTC))
     env = {e["name"]: e["value"] for e in container["env"] if "value" in e}
     env.update(
         {"MODEL_SERVER_DATABASE_URL": url, "PYTHONPATH": str(REPO), "PATH": os.environ["PATH"]}
@@ -126,11 +106,7 @@ def test_prediction_log_cronjob_command_prunes_old_rows(rendered, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "2 row(s) older than 30 days deleted" in result.stdout
-    engine = sa.create_engine(url)
-    with engine.connect() as connection:
-        left = connection.execute(sa.select(predictions_log.predictions.c.request_id)).scalars()
-        assert sorted(left) == ["age1", "age29"]
-    engine.dispose()
+    assert prediction_log.request_ids(url) == ["age1", "age29"]
 
 
 def _run_bucket_job(render, s3_url: str, **overrides: str) -> subprocess.CompletedProcess:

@@ -20,6 +20,8 @@ from tests.manifests.conftest import copy_inventory, run_playbook
 from testsupport.model_server import API_KEYS, CLIENT_KEY, LISTING, OPERATOR_KEY, REPO
 from testsupport.servers import free_port, stop_process
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture(scope="module")
 def role_tls(tmp_path_factory) -> Path:
@@ -43,19 +45,26 @@ def _wait_https(url: str, ca: Path, process, timeout: float = 120) -> None:
     raise TimeoutError(f"{url} not ready after {timeout} s")
 
 
-def test_model_server_over_tls_with_api_keys(role_tls, gunicorn_factory, mlflow_server):
-    ca = role_tls / "ca.crt"
+def _keyed_model_server(tls: Path, gunicorn_factory, mlflow_server):
+    """The model server under gunicorn with the role's certificate and API keys, ready;
+    returns (server, url)."""
     server = gunicorn_factory(
         {
             "MLFLOW_TRACKING_URI": mlflow_server.url,
-            "MODEL_SERVER_TLS_CERT": str(role_tls / "model_server.crt"),
-            "MODEL_SERVER_TLS_KEY": str(role_tls / "model_server.key"),
+            "MODEL_SERVER_TLS_CERT": str(tls / "model_server.crt"),
+            "MODEL_SERVER_TLS_KEY": str(tls / "model_server.key"),
             "MODEL_SERVER_AUTH": "on",
             "MODEL_SERVER_API_KEYS": API_KEYS,
         }
     )
     url = f"https://127.0.0.1:{server.port}"
-    _wait_https(f"{url}/ready", ca, server.process)
+    _wait_https(f"{url}/ready", tls / "ca.crt", server.process)
+    return server, url
+
+
+def test_model_server_over_tls_with_api_keys(role_tls, gunicorn_factory, mlflow_server):
+    ca = role_tls / "ca.crt"
+    server, url = _keyed_model_server(role_tls, gunicorn_factory, mlflow_server)
 
     def call(method, path, key=None, **kwargs):
         headers = {"X-API-Key": key} if key else {}
@@ -112,17 +121,7 @@ def test_web_ui_over_tls_calls_the_model_server_with_its_key(
     role_tls, gunicorn_factory, mlflow_server, tmp_path
 ):
     ca = role_tls / "ca.crt"
-    server = gunicorn_factory(
-        {
-            "MLFLOW_TRACKING_URI": mlflow_server.url,
-            "MODEL_SERVER_TLS_CERT": str(role_tls / "model_server.crt"),
-            "MODEL_SERVER_TLS_KEY": str(role_tls / "model_server.key"),
-            "MODEL_SERVER_AUTH": "on",
-            "MODEL_SERVER_API_KEYS": API_KEYS,
-        }
-    )
-    model_server = f"https://127.0.0.1:{server.port}"
-    _wait_https(f"{model_server}/ready", ca, server.process)
+    _, model_server = _keyed_model_server(role_tls, gunicorn_factory, mlflow_server)
     keyed, keyed_url = _web_ui(
         role_tls, model_server, tmp_path / "web.log",
         REQUESTS_CA_BUNDLE=str(ca), MODEL_SERVER_API_KEY=OPERATOR_KEY,

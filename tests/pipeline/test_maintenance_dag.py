@@ -4,44 +4,34 @@ a real S3 server (moto), a prediction log and a task log folder with expired con
 from __future__ import annotations
 
 import os
-import subprocess
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from house_prices import registry
-from model_server import predictions_log
-from testsupport import servers
-from testsupport.airflow import REPO
+from testsupport import prediction_log, servers
+from testsupport.airflow import REPO, dags_test
 
 pytestmark = pytest.mark.integration
+
+MAINTENANCE_DAG = "house_price_maintenance"
+
+
+def _run_maintenance(airflow_env: dict[str, str], **env: str) -> str:
+    """`airflow dags test` of the maintenance DAG; its output, after checking no task failed."""
+    # PYTHONPATH: this checkout's package, not whichever one the venv has installed.
+    output = dags_test(MAINTENANCE_DAG, {**airflow_env, **env, "PYTHONPATH": str(REPO)})
+    assert "new_state=failed" not in output, output[-5000:]
+    return output
 
 
 def test_maintenance_dag_prunes_expired_rows_and_logs(airflow_env, tmp_path):
     state = tmp_path / "model_server"
     state.mkdir()
     url = f"sqlite:///{state}/predictions.db"
-    log = predictions_log.PredictionLog(url)
     now = datetime.now(UTC)
-    with log.engine.begin() as connection:
-        connection.execute(
-            predictions_log.predictions.insert(),
-            [
-                {
-                    "request_id": f"age{age}",
-                    "created_at": now - timedelta(days=age),
-                    "endpoint": "predict",
-                    "model_name": "m",
-                    "model_version": "1",
-                    "inputs": {},
-                    "output": {},
-                    "latency_ms": 1.0,
-                }
-                for age in (1, 5, 40)
-            ],
-        )
-    log.engine.dispose()
+    prediction_log.write_aged_rows(url, (1, 5, 40), now)
     logs = tmp_path / "logs"
     old_log = logs / "dag_id=x" / "run_id=old" / "attempt=1.log"
     old_log.parent.mkdir(parents=True)
@@ -49,36 +39,18 @@ def test_maintenance_dag_prunes_expired_rows_and_logs(airflow_env, tmp_path):
     old = (now - timedelta(days=9)).timestamp()
     os.utime(old_log, (old, old))
 
-    env = {
-        **os.environ,
-        **airflow_env,
-        "MODEL_SERVER_STATE_DIR": str(state),
-        "HOUSE_PRICES_RETAIN_PREDICTIONS_DAYS": "3",
-        "HOUSE_PRICES_RETAIN_AIRFLOW_DAYS": "7",
-        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(logs),
-        # This checkout's package, not whichever one the venv has installed.
-        "PYTHONPATH": str(REPO),
-    }
-    result = subprocess.run(
-        [str(servers.BIN / "airflow"), "dags", "test", "house_price_maintenance"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    output = _run_maintenance(
+        airflow_env,
+        MODEL_SERVER_STATE_DIR=str(state),
+        HOUSE_PRICES_RETAIN_PREDICTIONS_DAYS="3",
+        HOUSE_PRICES_RETAIN_AIRFLOW_DAYS="7",
+        AIRFLOW__LOGGING__BASE_LOG_FOLDER=str(logs),
     )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-5000:]
     ended = [line for line in output.splitlines() if "[DAG TEST] end task" in line]
     assert len(ended) == 5, output[-5000:]
-    assert "new_state=failed" not in output, output[-5000:]
     (run,) = [line for line in output.splitlines() if "Marking run <DagRun" in line]
     assert run.rstrip().split("> ")[1].startswith("successful"), run
-    engine = sa.create_engine(url)
-    with engine.connect() as connection:
-        left = connection.execute(sa.select(predictions_log.predictions.c.request_id)).scalars()
-        assert sorted(left) == ["age1"]
-    engine.dispose()
+    assert prediction_log.request_ids(url) == ["age1"]
     assert not old_log.exists()
 
 
@@ -135,26 +107,13 @@ def test_maintenance_dag_garbage_collects_a_rejected_version(airflow_env, tmp_pa
         ]
         assert all(_files(d) for d in rejected_dirs + champion_dirs)
 
-        env = {
-            **os.environ,
-            **airflow_env,
-            "MLFLOW_TRACKING_URI": url,
-            "MLFLOW_BACKEND_STORE_URI": f"sqlite:///{workdir}/mlflow.db",
-            "HOUSE_PRICES_MODEL_NAME": name,
-            "HOUSE_PRICES_RETAIN_UNPROMOTED_DAYS": "14",
-            "PYTHONPATH": str(REPO),
-        }
-        result = subprocess.run(
-            [str(servers.BIN / "airflow"), "dags", "test", "house_price_maintenance"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
+        output = _run_maintenance(
+            airflow_env,
+            MLFLOW_TRACKING_URI=url,
+            MLFLOW_BACKEND_STORE_URI=f"sqlite:///{workdir}/mlflow.db",
+            HOUSE_PRICES_MODEL_NAME=name,
+            HOUSE_PRICES_RETAIN_UNPROMOTED_DAYS="14",
         )
-        output = result.stdout + result.stderr
-        assert result.returncode == 0, output[-5000:]
-        assert "new_state=failed" not in output, output[-5000:]
         assert f"Run with ID {rejected_run.run_id} has been permanently deleted" in output
 
         with pytest.raises(MlflowException, match=r"RESOURCE_DOES_NOT_EXIST|not found"):

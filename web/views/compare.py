@@ -22,17 +22,22 @@ def index():
     model = server.model()
     features = model.get("features", {})
     states = features.get("categorical", {}).get("state", [])
-    if request.method == "GET":
-        chosen = [s for s in PREFERRED if s in states] or states[:5]
+
+    def page(values, chosen: list[str], errors: dict, rows: list | None = None, **chart):
         return render_template(
             "compare/index.html",
             model=model,
             features=features,
-            values=defaults(features),
+            values=values,
             chosen=chosen,
-            errors={},
-            rows=None,
+            errors=errors,
+            rows=rows,
+            **chart,
         )
+
+    if request.method == "GET":
+        preferred = [s for s in PREFERRED if s in states] or states[:5]
+        return page(defaults(features), preferred, {})
     chosen = [s for s in request.form.getlist("states") if s in states]
     form = {**request.form.to_dict(), "state": chosen[0] if chosen else ""}
     listing, errors = parse_listing(form)
@@ -45,15 +50,7 @@ def index():
         except ValidationFailed as exc:
             errors = field_errors(exc.fields) or {"form": str(exc)}
     if errors:
-        return render_template(
-            "compare/index.html",
-            model=model,
-            features=features,
-            values=request.form,
-            chosen=chosen,
-            errors=errors,
-            rows=None,
-        ), 400
+        return page(request.form, chosen, errors), 400
     rows = sorted(
         zip(chosen, answer["predictions"], strict=True),
         key=lambda row: row[1]["price"],
@@ -63,14 +60,4 @@ def index():
         [(state, p["price"]) for state, p in rows],
         title="Predicted price of the same house by state",
     )
-    return render_template(
-        "compare/index.html",
-        model=model,
-        features=features,
-        values=request.form,
-        chosen=chosen,
-        errors={},
-        rows=rows,
-        chart=chart,
-        dollars=charts.dollars,
-    )
+    return page(request.form, chosen, {}, rows, chart=chart, dollars=charts.dollars)
