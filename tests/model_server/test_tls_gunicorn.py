@@ -6,9 +6,7 @@ verifies the server against the appliance CA, as the web UI, the pipeline and sc
 
 from __future__ import annotations
 
-import os
 import ssl
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,7 +16,7 @@ import requests
 
 from tests.manifests.conftest import copy_inventory, run_playbook
 from testsupport.model_server import API_KEYS, CLIENT_KEY, LISTING, OPERATOR_KEY, REPO
-from testsupport.servers import free_port, stop_process
+from testsupport.servers import free_port, start, stop_process
 
 pytestmark = pytest.mark.integration
 
@@ -100,7 +98,6 @@ def _web_ui(tls: Path, model_server_url: str, log: Path, **env: str):
     """A real gunicorn web UI serving the role's web_ui certificate; returns (process, url)."""
     port = free_port()
     environment = {
-        **os.environ,
         "PYTHONPATH": str(REPO),
         "MODEL_SERVER_URL": model_server_url,
         "WEB_SECRET_KEY": "a-test-secret-key-for-the-web-ui",
@@ -111,9 +108,8 @@ def _web_ui(tls: Path, model_server_url: str, log: Path, **env: str):
         "-b", f"127.0.0.1:{port}", "--certfile", str(tls / "web_ui.crt"),
         "--keyfile", str(tls / "web_ui.key"), "web.wsgi:app",
     ]  # fmt: skip
-    process = subprocess.Popen(
-        command, env=environment, stdout=log.open("ab"), stderr=subprocess.STDOUT, cwd=REPO
-    )
+    # Its own process group, so stop_process stops the master and its workers.
+    process = start(command, log, environment, cwd=REPO)
     return process, f"https://127.0.0.1:{port}"
 
 
