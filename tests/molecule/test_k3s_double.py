@@ -216,6 +216,23 @@ def test_server_with_another_token_on_existing_data_is_refused(cluster):
     assert "level=fatal" in refused.text()
 
 
+def test_secrets_encryption_config_is_written_only_when_the_cluster_is_created(cluster):
+    encryption = "server/cred/encryption-config.json"
+    server = cluster.start("s1", "server", 2, "token: pw\nsecrets-encryption: true\n")
+    written = server.root / DATA / encryption
+    assert json.loads(written.read_text())["kind"] == "EncryptionConfiguration"
+    assert written.stat().st_mode & 0o777 == 0o600
+    server.stop()
+    again = cluster.start("s1", "server", 2, "token: pw\nsecrets-encryption: true\n")
+    assert (again.root / DATA / encryption).read_text() == written.read_text()
+    again.stop()
+    plain = cluster.start("s2", "server", 3, "token: pw\n")
+    plain.stop()
+    later = cluster.start("s2", "server", 3, "token: pw\nsecrets-encryption: true\n")
+    assert not (later.root / DATA / encryption).exists()
+    assert "created without it" in later.text()
+
+
 def test_server_join_checks_password_and_ca_hash(cluster):
     first = cluster.start("s1", "server", 2, "token: right\ncluster-init: true\n")
     url = f"https://{first.address}:6443"

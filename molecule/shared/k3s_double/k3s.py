@@ -22,6 +22,8 @@ What it proves (it keeps K3s's paths, file formats, log style and failure behavi
   (server-bootstrap answers 400 "etcd disabled"). An agent that is refused keeps retrying and
   logging, as the real agent does (its Type=exec unit stays active, the node never appears);
 - the order of HA joins (a server can only join a running cluster-init/etcd server);
+- secrets-encryption: server/cred/encryption-config.json is written when a cluster is created
+  (or a server joins) with it, never added to a cluster created without it (no real encryption);
 - node reporting: every node heartbeats (name, role, node-ip, version) to the first server (the
   "datastore", persisted under server/db/); other servers proxy API calls to it. A node is Ready
   while its heartbeat is fresh, Ready=Unknown (kubectl: NotReady) after the grace period, exactly
@@ -98,6 +100,7 @@ BOOL_FLAGS = {
     "disable-helm-controller",
     "protect-kernel-defaults",
     "write-kubeconfig-group",
+    "secrets-encryption",
 }
 
 
@@ -526,6 +529,30 @@ class Node:
         self.pod_cidr = ""
 
     # -- start-up steps
+    def write_encryption_config(self, creating: bool) -> None:
+        """K3s with secrets-encryption writes server/cred/encryption-config.json when it creates
+        the cluster (or a server joins one); it never adds it to a cluster made without it."""
+        path = self.data_dir / "server" / "cred" / "encryption-config.json"
+        wanted = self.config.get("secrets-encryption") in (True, "true")
+        if wanted and not path.exists() and (creating or self.join_url):
+            key = base64.b64encode(secrets.token_bytes(32)).decode()
+            config = {
+                "kind": "EncryptionConfiguration",
+                "apiVersion": "apiserver.config.k8s.io/v1",
+                "resources": [
+                    {
+                        "resources": ["secrets"],
+                        "providers": [
+                            {"aescbc": {"keys": [{"name": "aescbckey", "secret": key}]}},
+                            {"identity": {}},
+                        ],
+                    }
+                ],
+            }
+            write_private(path, json.dumps(config))
+        elif wanted and not path.exists():
+            log("warning", "secrets-encryption is set but this cluster was created without it")
+
     def start_server(self) -> None:
         tls = self.data_dir / "server" / "tls"
         db = self.data_dir / "server" / "db"
@@ -588,6 +615,7 @@ class Node:
             )
         self.password = password
         self.auth = ("server", password)
+        self.write_encryption_config(creating=not token_file.exists())
         full = f"K10{ca_hash}::server:{password}\n"
         write_private(token_file, full)
         write_private(self.data_dir / "server" / "node-token", full)
