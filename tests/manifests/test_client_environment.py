@@ -23,6 +23,9 @@ CLIENT_VARIABLES = (
     "DATA_API_URL",
     "AIRFLOW_API_URL",
 )
+# With TLS (the default) the clients verify the platform's servers against the appliance CA.
+TRUST_VARIABLES = ("PLATFORM_CA_FILE", "MLFLOW_TRACKING_SERVER_CERT_PATH", "AWS_CA_BUNDLE")
+CA_FILE = "/etc/platform-ca/ca.crt"
 CLIENTS = {
     "Deployment/airflow-api-server",
     "Deployment/airflow-dag-processor",
@@ -44,6 +47,7 @@ RENAMED = {
     "platform_mlflow_port": 5123,
     "platform_airflow_api_port": 8124,
     "platform_data_api_url": "http://data.example.test:9000",
+    "platform_tls_enabled": False,
 }
 
 
@@ -101,21 +105,22 @@ def test_every_client_carries_the_whole_client_environment(rendered):
     clients = client_environments(rendered.docs)
     assert {where.rsplit("/", 1)[0] for where in clients} == CLIENTS
     for where, env in clients.items():
-        missing = [name for name in CLIENT_VARIABLES if name not in env]
+        missing = [name for name in CLIENT_VARIABLES + TRUST_VARIABLES if name not in env]
         assert not missing, f"{where} lacks {missing}"
     expected = {
-        "MLFLOW_TRACKING_URI": "http://mlflow:5000",
+        "MLFLOW_TRACKING_URI": "https://mlflow:5000",
         "HOUSE_PRICES_MODEL_NAME": "house-price",
-        "MODEL_SERVER_URL": "http://model-server:8000",
+        "MODEL_SERVER_URL": "https://model-server:8000",
         "DATA_API_URL": "http://192.0.2.50:8080",
-        "AIRFLOW_API_URL": "http://airflow-api-server:8080",
-    }
+        "AIRFLOW_API_URL": "https://airflow-api-server:8080",
+    } | dict.fromkeys(TRUST_VARIABLES, CA_FILE)
     for where, env in clients.items():
-        assert {name: env[name] for name in CLIENT_VARIABLES} == expected, where
-    assert partial_client_values(rendered.docs) == {"MLFLOW_TRACKING_URI": "http://mlflow:5000"}
+        assert {name: env[name] for name in CLIENT_VARIABLES + TRUST_VARIABLES} == expected, where
+    assert partial_client_values(rendered.docs)["MLFLOW_TRACKING_URI"] == "https://mlflow:5000"
 
 
 def test_changed_client_settings_reach_every_client(rendered_renamed):
+    """Every setting changed, TLS off included: plain URLs and no CA settings."""
     clients = client_environments(rendered_renamed.docs)
     assert {where.rsplit("/", 1)[0] for where in clients} == CLIENTS
     expected = {
@@ -124,9 +129,37 @@ def test_changed_client_settings_reach_every_client(rendered_renamed):
         "MODEL_SERVER_URL": "http://model-server:8123",
         "DATA_API_URL": "http://data.example.test:9000",
         "AIRFLOW_API_URL": "http://airflow-api-server:8124",
-    }
+    } | dict.fromkeys(TRUST_VARIABLES)
     for where, env in clients.items():
-        assert {name: env.get(name) for name in CLIENT_VARIABLES} == expected, where
-    assert partial_client_values(rendered_renamed.docs) == {
-        "MLFLOW_TRACKING_URI": "http://mlflow:5123"
+        variables = CLIENT_VARIABLES + TRUST_VARIABLES
+        assert {name: env.get(name) for name in variables} == expected, where
+    assert partial_client_values(rendered_renamed.docs)["MLFLOW_TRACKING_URI"] == (
+        "http://mlflow:5123"
+    )
+
+
+def test_every_container_that_names_the_ca_mounts_it(rendered):
+    """A CA path in a container's environment is useless unless the CA is mounted there."""
+    config_maps = {
+        d["metadata"]["name"]: d.get("data", {}) for d in rendered.docs if d["kind"] == "ConfigMap"
     }
+    naming = []
+    for owner, _, spec in policy.pod_specs(rendered.docs):
+        ca_volumes = {
+            v["name"] for v in spec.get("volumes", [])
+            if v.get("configMap", {}).get("name") == "platform-ca"
+        }  # fmt: skip
+        for container in spec["containers"] + spec.get("initContainers", []):
+            env = {e["name"]: e.get("value") or "" for e in container.get("env", [])}
+            for source in container.get("envFrom", []):
+                if "configMapRef" in source:
+                    env.update(config_maps[source["configMapRef"]["name"]])
+            if not any(CA_FILE in str(value) for value in env.values()):
+                continue
+            where = f"{owner['kind']}/{owner['metadata']['name']}/{container['name']}"
+            naming.append(where)
+            mounts = {
+                m["mountPath"] for m in container.get("volumeMounts", []) if m["name"] in ca_volumes
+            }
+            assert "/etc/platform-ca" in mounts, f"{where} names {CA_FILE} but does not mount it"
+    assert {w.split("/")[1] for w in naming} >= {"model-server", "web-ui", "airflow-scheduler"}
