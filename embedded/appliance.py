@@ -21,7 +21,7 @@ from pathlib import Path
 
 import backup as backups  # the modules next to this script
 from airflow_api import Airflow
-from services import state_dir, urls
+from services import secure, state_dir, urls
 from supervised import start, supervisorctl, supervisord_pid, wait_healthy
 
 
@@ -62,6 +62,10 @@ The platform runs. Champion: house-price version {version}.
   Web UI         {base["web_ui"]}   (operator token: WEB_OPERATOR_TOKEN in secrets.env)
   Prometheus     {base["prometheus"]}   (when the OS has a prometheus binary)
 Logs: {state / "logs"}    Stop: ./appliance down""")
+    if secure():
+        print(f"""Secure mode: the model server and the web UI serve TLS signed by the local CA
+  {state / "tls" / "ca.crt"} (curl --cacert, REQUESTS_CA_BUNDLE); the model server wants an
+  X-API-Key: MODEL_SERVER_SCRIPTS_KEY in {state / "secrets.env"} for /predict and /explain.""")
 
 
 def down(_: argparse.Namespace) -> None:

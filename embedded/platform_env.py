@@ -20,6 +20,11 @@ _SECRET_MAKERS = {
     "MODEL_SERVER_RELOAD_TOKEN": lambda: secrets.token_urlsafe(24),
     "WEB_SECRET_KEY": lambda: secrets.token_urlsafe(32),
     "WEB_OPERATOR_TOKEN": lambda: secrets.token_urlsafe(24),
+    # Secure mode's model-server API keys: the platform's own programs (web UI, the pipeline's
+    # reload call) send the operator key; MODEL_SERVER_SCRIPTS_KEY is the client key for people's
+    # scripts (/predict, /explain).
+    "MODEL_SERVER_API_KEY": lambda: secrets.token_urlsafe(32),
+    "MODEL_SERVER_SCRIPTS_KEY": lambda: secrets.token_urlsafe(32),
 }
 
 
@@ -61,10 +66,31 @@ NO_OUTBOUND_CALLS = {
 }
 
 
+def secure_environment(secret_values: dict[str, str], tls: dict[str, Path]) -> dict[str, str]:
+    """Secure mode: the model server wants keys and serves TLS; clients verify with the CA."""
+    keys = {
+        "platform": ("operator", secret_values["MODEL_SERVER_API_KEY"]),
+        "scripts": ("client", secret_values["MODEL_SERVER_SCRIPTS_KEY"]),
+    }
+    return {
+        "MODEL_SERVER_AUTH": "on",
+        "MODEL_SERVER_API_KEYS": ",".join(f"{n}:{role}:{key}" for n, (role, key) in keys.items()),
+        "MODEL_SERVER_TLS_CERT": str(tls["cert"]),
+        "MODEL_SERVER_TLS_KEY": str(tls["key"]),
+        "PLATFORM_CA_FILE": str(tls["ca"]),
+        "WEB_SECURE_COOKIES": "true",
+    }
+
+
 def environment(
-    state: Path, secret_values: dict[str, str], urls: dict[str, str], path: str
+    state: Path,
+    secret_values: dict[str, str],
+    urls: dict[str, str],
+    path: str,
+    tls: dict[str, Path] | None = None,
 ) -> dict[str, str]:
-    """The environment every program of the platform runs with (``path``: the caller's PATH)."""
+    """The environment every program of the platform runs with (``path``: the caller's PATH;
+    ``tls``: the local CA and certificate in secure mode)."""
     airflow_home = state / "airflow"
     passwords = airflow_home / "simple_auth_manager_passwords.json"
     env = {
@@ -83,7 +109,7 @@ def environment(
         "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
         # The model server (the pipeline tells it to reload after a promotion)
         "MODEL_SERVER_URL": urls["model_server"],
-        "MODEL_SERVER_BIND": urls["model_server"].removeprefix("http://"),
+        "MODEL_SERVER_BIND": urls["model_server"].split("://", 1)[1],
         "MODEL_SERVER_STATE_DIR": str(state / "model_server"),
         # The web UI (WEB_OPERATOR_TOKEN and WEB_SECRET_KEY come from the secrets)
         "AIRFLOW_API_URL": urls["airflow"],
@@ -102,4 +128,6 @@ def environment(
         "PATH": f"{VENV / 'bin'}{os.pathsep}{path}",
         "PYTHONPATH": str(REPO),
     }
+    if tls:
+        env.update(secure_environment(secret_values, tls))
     return env

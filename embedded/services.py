@@ -1,7 +1,9 @@
 """The embedded platform's services in one table, and the launcher's own settings.
 
-Every service listens on loopback. Its port can be moved with ``APPLIANCE_<NAME>_PORT`` and the
-state directory with ``APPLIANCE_STATE``; these are the only variables the launcher reads.
+Every service listens on loopback. Its port can be moved with ``APPLIANCE_<NAME>_PORT``, the
+state directory with ``APPLIANCE_STATE``, and ``APPLIANCE_SECURE=on`` serves the model server
+and the web UI over TLS with API keys on the model server (off by default: loopback only);
+these are the only variables the launcher reads.
 """
 
 from __future__ import annotations
@@ -24,14 +26,16 @@ class Service:
     health_path: str
     #: supervisord program that runs it (its log: logs/<program>.log)
     program: str
+    #: served over TLS in secure mode
+    tls: bool = False
 
 
 SERVICES = (
     Service("data_api", 8900, "/health", "data-api"),
     Service("mlflow", 5000, "/health", "mlflow"),
     Service("airflow", 8080, "/api/v2/monitor/health", "airflow-api-server"),
-    Service("model_server", 8800, "/health", "model-server"),
-    Service("web_ui", 8501, "/health", "web-ui"),
+    Service("model_server", 8800, "/health", "model-server", tls=True),
+    Service("web_ui", 8501, "/health", "web-ui", tls=True),
     Service("prometheus", 9090, "", "prometheus"),
 )
 
@@ -52,8 +56,22 @@ def ports(environ: Mapping[str, str] = os.environ) -> dict[str, int]:
     return chosen
 
 
+def secure(environ: Mapping[str, str] = os.environ) -> bool:
+    """``APPLIANCE_SECURE``: TLS and API keys on the model server and the web UI."""
+    raw = environ.get("APPLIANCE_SECURE", "").strip().lower()
+    if raw in ("", "0", "off", "false", "no"):
+        return False
+    if raw in ("1", "on", "true", "yes"):
+        return True
+    raise SystemExit(f"APPLIANCE_SECURE={raw!r}: give on or off")
+
+
 def urls(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
-    return {name: f"http://127.0.0.1:{port}" for name, port in ports(environ).items()}
+    tls = {s.name for s in SERVICES if s.tls} if secure(environ) else set()
+    return {
+        name: f"{'https' if name in tls else 'http'}://127.0.0.1:{port}"
+        for name, port in ports(environ).items()
+    }
 
 
 def state_dir(environ: Mapping[str, str] = os.environ) -> Path:

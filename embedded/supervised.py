@@ -11,8 +11,9 @@ import time
 from pathlib import Path
 
 import requests
+from local_tls import ensure_tls
 from platform_env import VENV, ensure_secrets, environment
-from services import REPO, SERVICES, ports, urls
+from services import REPO, SERVICES, ports, secure, urls
 
 
 def prepare(state: Path) -> dict[str, str]:
@@ -20,7 +21,8 @@ def prepare(state: Path) -> dict[str, str]:
     for sub in ("logs/airflow", "airflow", "mlflow/artifacts", "objects", "model_server"):
         (state / sub).mkdir(parents=True, exist_ok=True)
     state.chmod(0o700)
-    env = environment(state, ensure_secrets(state), urls(), os.environ.get("PATH", ""))
+    tls = ensure_tls(state) if secure() else None
+    env = environment(state, ensure_secrets(state), urls(), os.environ.get("PATH", ""), tls)
     passwords = Path(env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"])
     fd = os.open(passwords, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
@@ -30,6 +32,7 @@ def prepare(state: Path) -> dict[str, str]:
         state=state,
         repo=REPO,
         venv=VENV,
+        web_ui_tls=f"--certfile {tls['cert']} --keyfile {tls['key']}" if tls else "",
         **{f"{name}_port": port for name, port in ports().items()},
     )
     from prometheus_program import supervisor_program
@@ -74,9 +77,11 @@ def supervisord_pid(state: Path) -> int | None:
 
 def wait_healthy(program: str, url: str, state: Path, timeout: float = 240) -> None:
     deadline = time.monotonic() + timeout
+    # Secure mode: https answers are verified against the platform's own CA.
+    verify = str(state / "tls" / "ca.crt") if url.startswith("https:") else True
     while time.monotonic() < deadline:
         try:
-            if requests.get(url, timeout=5).status_code == 200:
+            if requests.get(url, timeout=5, verify=verify).status_code == 200:
                 print(f"  {program:<18} healthy  {url}")
                 return
         except requests.RequestException:

@@ -1,0 +1,146 @@
+"""The embedded platform's secure mode (``APPLIANCE_SECURE=on``): TLS and API keys for real.
+
+The unit tests cover the local CA (made once, private, reused, renewed before expiry) and the
+setting. The integration test runs the whole ``appliance up`` in secure mode: the pipeline's
+run ends with a champion (its reload call reaches the https model server with the operator
+key, verifying the local CA), the model server refuses keyless and plain-HTTP requests and
+answers a client key, and the web UI serves its pages over TLS with a Secure session cookie.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import ssl
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from testsupport import servers
+from testsupport.model_server import LISTING
+
+REPO = Path(__file__).resolve().parents[2]
+APPLIANCE = REPO / "embedded" / "appliance.py"
+sys.path.insert(0, str(REPO / "embedded"))
+import local_tls  # noqa: E402 (embedded/ is a directory of scripts, not a package)
+import platform_env  # noqa: E402
+import services  # noqa: E402
+
+
+def test_the_local_ca_is_made_once_private_and_reused(tmp_path):
+    paths = local_tls.ensure_tls(tmp_path)
+    assert (tmp_path / "tls").stat().st_mode & 0o777 == 0o700
+    for name in ("ca.key", "server.key"):
+        assert (tmp_path / "tls" / name).stat().st_mode & 0o777 == 0o600
+    verified = subprocess.run(
+        ["openssl", "verify", "-CAfile", str(paths["ca"]), str(paths["cert"])],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    first = {name: path.read_bytes() for name, path in paths.items()}
+    again = local_tls.ensure_tls(tmp_path)
+    assert {name: path.read_bytes() for name, path in again.items()} == first
+
+
+def test_a_certificate_expiring_within_the_window_is_renewed(tmp_path):
+    paths = local_tls.ensure_tls(tmp_path)
+    ca_key = local_tls._key(tmp_path / "tls" / "ca.key")
+    ca = local_tls.x509.load_pem_x509_certificate(paths["ca"].read_bytes())
+    server_key = local_tls._key(paths["key"])
+    short = local_tls._issue(
+        server_key, ca.subject, ca_key, ca.subject, local_tls.RENEW_DAYS - 1, ca=False
+    )
+    paths["cert"].write_bytes(short.public_bytes(local_tls.serialization.Encoding.PEM))
+    local_tls.ensure_tls(tmp_path)
+    renewed = local_tls.x509.load_pem_x509_certificate(paths["cert"].read_bytes())
+    left = renewed.not_valid_after_utc - dt.datetime.now(dt.UTC)
+    assert left > dt.timedelta(days=local_tls.CERT_DAYS - 1)
+    assert paths["ca"].read_bytes() == ca.public_bytes(local_tls.serialization.Encoding.PEM)
+
+
+def test_secure_mode_is_one_setting_and_off_by_default():
+    assert services.secure({}) is False
+    assert services.urls({})["model_server"].startswith("http://")
+    on = {"APPLIANCE_SECURE": "on"}
+    assert services.urls(on)["model_server"].startswith("https://")
+    assert services.urls(on)["web_ui"].startswith("https://")
+    assert services.urls(on)["mlflow"].startswith("http://")  # loopback-only helpers stay plain
+    with pytest.raises(SystemExit, match="APPLIANCE_SECURE='maybe': give on or off"):
+        services.secure({"APPLIANCE_SECURE": "maybe"})
+
+
+def test_secure_environment_turns_keys_and_tls_on(tmp_path):
+    secrets = platform_env.ensure_secrets(tmp_path)
+    tls = local_tls.ensure_tls(tmp_path)
+    plain = platform_env.environment(tmp_path, secrets, services.urls({}), "/usr/bin")
+    assert "MODEL_SERVER_AUTH" not in plain and "MODEL_SERVER_TLS_CERT" not in plain
+    env = platform_env.environment(
+        tmp_path, secrets, services.urls({"APPLIANCE_SECURE": "on"}), "/usr/bin", tls
+    )
+    assert env["MODEL_SERVER_AUTH"] == "on"
+    assert env["MODEL_SERVER_API_KEYS"] == (
+        f"platform:operator:{secrets['MODEL_SERVER_API_KEY']},"
+        f"scripts:client:{secrets['MODEL_SERVER_SCRIPTS_KEY']}"
+    )
+    assert env["PLATFORM_CA_FILE"] == str(tls["ca"])
+    assert env["MODEL_SERVER_BIND"] == services.urls({})["model_server"].split("://")[1]
+
+
+@pytest.mark.integration
+def test_appliance_up_in_secure_mode_serves_tls_and_wants_keys(tmp_path):
+    state = tmp_path / "state"
+    ports = {service.name: servers.free_port() for service in services.SERVICES}
+    env = {**os.environ, "APPLIANCE_STATE": str(state), "APPLIANCE_SECURE": "on"}
+    env.update({f"APPLIANCE_{name.upper()}_PORT": str(port) for name, port in ports.items()})
+    command = [str(servers.BIN / "python"), str(APPLIANCE)]
+    try:
+        up = subprocess.run(
+            [*command, "up"], env=env, capture_output=True, text=True, timeout=1200, check=False
+        )
+        assert up.returncode == 0, (up.stdout + up.stderr)[-4000:]
+        assert "Secure mode" in up.stdout
+        ca = str(state / "tls" / "ca.crt")
+        secrets = dict(
+            line.split("=", 1)
+            for line in (state / "secrets.env").read_text().splitlines()
+            if "=" in line and not line.startswith("#")
+        )
+        model_server = f"https://127.0.0.1:{ports['model_server']}"
+        web_ui = f"https://127.0.0.1:{ports['web_ui']}"
+
+        keyless = requests.post(f"{model_server}/predict", json=LISTING, verify=ca, timeout=30)
+        assert keyless.status_code == 401
+        headers = {"X-API-Key": secrets["MODEL_SERVER_SCRIPTS_KEY"]}
+        scored = requests.post(
+            f"{model_server}/predict", json=LISTING, headers=headers, verify=ca, timeout=30
+        )
+        assert scored.status_code == 200, scored.text
+        assert scored.json()["price"] > 0
+        log = requests.get(f"{model_server}/predictions", headers=headers, verify=ca, timeout=30)
+        assert log.status_code == 403  # a client key is not an operator key
+        with pytest.raises(requests.exceptions.SSLError):
+            requests.get(f"{model_server}/health", timeout=30)  # the public trust store
+        with pytest.raises(requests.exceptions.ConnectionError):
+            requests.get(f"http://127.0.0.1:{ports['model_server']}/health", timeout=30)
+
+        web = requests.Session()
+        web.verify = ca
+        page = web.get(f"{web_ui}/", timeout=60)
+        assert page.status_code == 200
+        assert "Strict-Transport-Security" in page.headers
+        login = web.get(f"{web_ui}/login", timeout=30)
+        assert login.status_code == 200
+        cookies = login.headers.get("Set-Cookie", "")
+        assert "Secure" in cookies, cookies
+        context = ssl.create_default_context(cafile=ca)
+        with context.wrap_socket(
+            socket.create_connection(("127.0.0.1", ports["web_ui"])),
+            server_hostname="127.0.0.1",
+        ) as tls_socket:
+            assert tls_socket.version() in ("TLSv1.2", "TLSv1.3")
+    finally:
+        subprocess.run([*command, "down"], env=env, capture_output=True, timeout=180, check=False)
