@@ -63,11 +63,12 @@ def rendered_example(tmp_path_factory) -> Rendered:
 
 @pytest.fixture(scope="session")
 def rendered_nodeport(tmp_path_factory) -> Rendered:
-    """The fixture inventory rendered with MetalLB off and MLflow auth off."""
+    """The fixture inventory rendered with MetalLB, MLflow auth and TLS off."""
     return _render(
         tmp_path_factory.mktemp("render-nodeport"),
         "-e",
-        '{"platform_metallb_enabled": false, "platform_mlflow_auth_enabled": false}',
+        '{"platform_metallb_enabled": false, "platform_mlflow_auth_enabled": false,'
+        ' "platform_tls_enabled": false}',
     )
 
 

@@ -41,6 +41,7 @@ def pod_containers(doc):
 def test_every_component_is_rendered(rendered):
     assert sorted(rendered.files) == [
         "00-namespace.yaml",
+        "01-tls.yaml",
         "05-network-policies.yaml",
         "10-postgresql.yaml",
         "20-seaweedfs.yaml",

@@ -9,10 +9,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
 from testsupport.ansible import recap, run_playbook
+
+from . import policy
 
 SERVICES = {
     "postgresql": "postgresql",
@@ -137,3 +140,38 @@ def test_rerun_changes_nothing_and_renews_only_what_expires_within_30_days(rende
     again = _render(inventory, tmp_path / "out")
     assert recap(again.stdout)["changed"] == 0, again.stdout[-3000:]
     assert {path.name: path.read_bytes() for path in tls.iterdir()} == after
+
+
+def test_the_cluster_gets_a_tls_secret_per_service_and_the_ca(rendered_with_secrets):
+    """01-tls: the Secrets the servers mount hold the role's files; the CA ConfigMap is public."""
+    render, tls = rendered_with_secrets, _tls(rendered_with_secrets)
+    (config_map,) = [d for d in render.files["01-tls.yaml"] if d["kind"] == "ConfigMap"]
+    assert config_map["metadata"]["name"] == "platform-ca"
+    assert config_map["data"] == {"ca.crt": (tls / "ca.crt").read_text()}
+    redacted = [d for d in render.files["01-tls.yaml"] if d["kind"] == "Secret"]
+    assert {d["metadata"]["name"] for d in redacted} == {f"{s}-tls" for s in SERVICES.values()}
+    assert all(d["type"] == "kubernetes.io/tls" for d in redacted)
+    real = yaml.safe_load_all((render.dir / "secrets" / "01-tls.yaml").read_text())
+    by_name = {d["metadata"]["name"]: d["stringData"] for d in real if d}
+    for key, service in SERVICES.items():
+        assert by_name[f"{service}-tls"] == {
+            "tls.crt": (tls / f"{key}.crt").read_text(),
+            "tls.key": (tls / f"{key}.key").read_text(),
+        }, service
+
+
+def test_without_tls_nothing_is_rendered_for_it(rendered_nodeport):
+    """platform_tls_enabled=false: no TLS objects, mounts, HTTPS probes or https service URLs."""
+    assert "01-tls.yaml" not in rendered_nodeport.files
+    for owner, _, spec in policy.pod_specs(rendered_nodeport.docs):
+        where = f"{owner['kind']}/{owner['metadata']['name']}"
+        for volume in spec.get("volumes", []):
+            assert volume.get("configMap", {}).get("name") != "platform-ca", where
+            assert not volume.get("secret", {}).get("secretName", "").endswith("-tls"), where
+        for container in spec["containers"] + spec.get("initContainers", []):
+            for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+                scheme = container.get(probe, {}).get("httpGet", {}).get("scheme", "HTTP")
+                assert scheme == "HTTP", where
+            for entry in container.get("env", []):
+                value = str(entry.get("value", ""))
+                assert "/etc/platform-" not in value and "https://" not in value, (where, entry)
