@@ -1,11 +1,19 @@
-"""The pipeline's own MLflow account, created (or its password reset) by the MLflow admin.
+"""The platform's MLflow accounts, created (or their passwords reset) by the MLflow admin.
 
-The cluster's MLflow runs with basic-auth. Task pods log as this account, not as the admin:
-it works on experiments and registered models through the server's default permission
-(``mlflow_auth_default_permission``) and cannot create users, change another user's password
-or make anyone an admin. Run by the mlflow role's account Job as
-``python -m house_prices.mlflow_accounts`` with the admin in MLFLOW_TRACKING_USERNAME/PASSWORD
-and the account in MLFLOW_PIPELINE_USERNAME/PASSWORD.
+The cluster's MLflow runs with basic-auth and a default permission of READ. Two accounts:
+
+- ``pipeline`` (task pods, Airflow components): owns (MANAGE) what it creates, and is granted
+  MANAGE here on the platform's experiments and registered model when they already exist
+  (an older install made them as the admin), so it logs runs, registers versions, moves the
+  alias and deletes rejected versions;
+- ``reader`` (model server, web UI, Prometheus): reads everything through the default
+  permission and can change nothing.
+
+Neither can create users, change another user's password or make anyone an admin. Run by the
+mlflow role's account Job as ``python -m house_prices.mlflow_accounts`` with the admin in
+MLFLOW_TRACKING_USERNAME/PASSWORD, the accounts in MLFLOW_PIPELINE_USERNAME/PASSWORD and
+MLFLOW_READER_USERNAME/PASSWORD, and the names to grant in MLFLOW_PIPELINE_EXPERIMENTS and
+MLFLOW_PIPELINE_MODELS (comma-separated).
 """
 
 from __future__ import annotations
@@ -17,6 +25,8 @@ import time
 import requests
 
 USERS_API = "/api/2.0/mlflow/users"
+API = "/api/2.0/mlflow"
+PERMISSIONS_API = "/api/3.0/mlflow/users/permissions"
 
 
 class AccountError(RuntimeError):
@@ -31,7 +41,7 @@ def _check(answer: requests.Response, what: str) -> None:
 def ensure_account(url: str, admin: tuple[str, str], username: str, password: str) -> str:
     """Create the user, or set its password when it exists. Returns "created" or "updated"."""
     if username == admin[0]:
-        raise AccountError(f"the pipeline account must not be the admin ({username!r})")
+        raise AccountError(f"a platform account must not be the admin ({username!r})")
     session = requests.Session()
     session.auth = admin
     account = {"username": username, "password": password}
@@ -42,10 +52,59 @@ def ensure_account(url: str, admin: tuple[str, str], username: str, password: st
         return "created"
     _check(found, f"looking up MLflow user {username!r}")
     if found.json().get("user", {}).get("is_admin"):
-        raise AccountError(f"MLflow user {username!r} is an admin: give the pipeline another name")
+        raise AccountError(f"MLflow user {username!r} is an admin: give the account another name")
     updated = session.patch(f"{url}{USERS_API}/update-password", json=account, timeout=30)
     _check(updated, f"setting the password of MLflow user {username!r}")
     return "updated"
+
+
+def _grant(
+    session: requests.Session, url: str, resource_type: str, resource_id: str, username: str
+):
+    """MANAGE for ``username`` on one object (MLflow 3's user permission API; idempotent)."""
+    key = {"username": username, "resource_type": resource_type, "resource_id": resource_id}
+    what = f"MANAGE for {username!r} on {resource_type} {resource_id!r}"
+    held = session.get(f"{url}{PERMISSIONS_API}/get", params=key, timeout=30)
+    _check(held, f"reading {what}")
+    if held.json().get("permission") == "MANAGE":
+        return
+    body = {**key, "permission": "MANAGE"}
+    granted = session.post(f"{url}{PERMISSIONS_API}/grant", json=body, timeout=30)
+    if granted.status_code >= 400:  # a lesser grant exists: replace it
+        revoked = session.post(f"{url}{PERMISSIONS_API}/revoke", json=key, timeout=30)
+        _check(revoked, f"replacing the grant before {what}")
+        granted = session.post(f"{url}{PERMISSIONS_API}/grant", json=body, timeout=30)
+    _check(granted, f"granting {what}")
+
+
+def grant_manage(
+    url: str, admin: tuple[str, str], username: str, experiments: list[str], models: list[str]
+) -> list[str]:
+    """MANAGE for ``username`` on each named experiment and model that exists; the granted names.
+
+    One that does not exist yet is left alone: the account creates it and owns it then.
+    """
+    session = requests.Session()
+    session.auth = admin
+    granted = []
+    for name in experiments:
+        found = session.get(
+            f"{url}{API}/experiments/get-by-name", params={"experiment_name": name}, timeout=30
+        )
+        if found.status_code == 404:
+            continue
+        _check(found, f"looking up experiment {name!r}")
+        experiment_id = found.json()["experiment"]["experiment_id"]
+        _grant(session, url, "experiment", experiment_id, username)
+        granted.append(f"experiment {name}")
+    for name in models:
+        found = session.get(f"{url}{API}/registered-models/get", params={"name": name}, timeout=30)
+        if found.status_code == 404:
+            continue
+        _check(found, f"looking up registered model {name!r}")
+        _grant(session, url, "registered_model", name, username)
+        granted.append(f"model {name}")
+    return granted
 
 
 def wait_until_up(url: str, attempts: int = 60, delay: float = 5.0) -> None:
@@ -59,18 +118,37 @@ def wait_until_up(url: str, attempts: int = 60, delay: float = 5.0) -> None:
     raise AccountError(f"MLflow at {url} never answered /health")
 
 
+def _names(value: str) -> list[str]:
+    return [name.strip() for name in value.split(",") if name.strip()]
+
+
 def main() -> int:
     env = os.environ
     url = env["MLFLOW_TRACKING_URI"].rstrip("/")
     wait_until_up(url)
     admin = (env["MLFLOW_TRACKING_USERNAME"], env["MLFLOW_TRACKING_PASSWORD"])
-    username = env["MLFLOW_PIPELINE_USERNAME"]
+    accounts = {
+        env["MLFLOW_PIPELINE_USERNAME"]: env["MLFLOW_PIPELINE_PASSWORD"],
+        env["MLFLOW_READER_USERNAME"]: env["MLFLOW_READER_PASSWORD"],
+    }
+    if len(accounts) < 2:
+        print("the pipeline and reader accounts need two different names", file=sys.stderr)
+        return 1
     try:
-        outcome = ensure_account(url, admin, username, env["MLFLOW_PIPELINE_PASSWORD"])
+        for username, password in accounts.items():
+            print(f"MLflow user {username!r} {ensure_account(url, admin, username, password)}")
+        granted = grant_manage(
+            url,
+            admin,
+            env["MLFLOW_PIPELINE_USERNAME"],
+            _names(env.get("MLFLOW_PIPELINE_EXPERIMENTS", "")),
+            _names(env.get("MLFLOW_PIPELINE_MODELS", "")),
+        )
     except AccountError as exc:
         print(exc, file=sys.stderr)
         return 1
-    print(f"MLflow user {username!r} {outcome}")
+    pipeline = env["MLFLOW_PIPELINE_USERNAME"]
+    print(f"MANAGE for {pipeline!r} on: {', '.join(granted) or 'nothing yet'}")
     return 0
 
 

@@ -124,21 +124,40 @@ def mlflow_server(rendered_with_secrets, tmp_path_factory):
             tmp / "mlflow.log",
         )
         wait_http(f"http://127.0.0.1:{port}/health", 240, server, tmp / "mlflow.log")
-        yield {
+        server_info = {
+            "docs": docs,
             "url": f"http://127.0.0.1:{port}",
+            # The reader (model server, web UI, Prometheus): mlflow-client-credentials.
             "auth": (client["MLFLOW_TRACKING_USERNAME"], client["MLFLOW_TRACKING_PASSWORD"]),
+            "admin": (creds["MLFLOW_AUTH_ADMIN_USERNAME"], creds["MLFLOW_AUTH_ADMIN_PASSWORD"]),
             "pipeline": (
                 pipeline["MLFLOW_TRACKING_USERNAME"],
                 pipeline["MLFLOW_TRACKING_PASSWORD"],
             ),
+            # The Airflow components' environment (the smoke test's round trip runs there).
             "env": {
                 **env,
                 "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{port}",
-                **client,
+                **pipeline,
                 "HOUSE_PRICES_S3_ENDPOINT": env["MLFLOW_S3_ENDPOINT_URL"],
                 "HOUSE_PRICES_S3_BUCKET": "house-prices",
             },
         }
+        # An upgraded cluster: the admin made the platform's experiment and model before the
+        # accounts existed; then the accounts Job runs, as it does on every deploy.
+        api = f"{server_info['url']}/api/2.0/mlflow"
+        admin = server_info["admin"]
+        made = requests.post(
+            f"{api}/experiments/create", json={"name": "house-prices"}, auth=admin, timeout=60
+        )
+        assert made.status_code == 200, made.text[:300]
+        server_info["experiment_id"] = made.json()["experiment_id"]
+        made = requests.post(
+            f"{api}/registered-models/create", json={"name": "house-price"}, auth=admin, timeout=60
+        )
+        assert made.status_code == 200, made.text[:300]
+        server_info["accounts_job"] = _accounts_job(server_info)
+        yield server_info
     finally:
         if server is not None:
             _stop(server)
@@ -185,12 +204,38 @@ def test_basic_auth_is_on_with_the_generated_password(mlflow_server):
     assert requests.get(url, auth=mlflow_server["auth"], timeout=30).status_code == 200
 
 
-def test_metrics_answer_prometheus_with_the_client_password(mlflow_server):
-    """--expose-prometheus: /metrics as the monitoring role's scrape job reads it."""
+def test_metrics_answer_prometheus_with_the_password_it_mounts(
+    mlflow_server, rendered_with_secrets
+):
+    """--expose-prometheus: /metrics as the monitoring role's scrape job reads it.
+
+    MLflow's basic-auth is fail-closed: /metrics has no permission rule, so only an admin gets
+    it. Prometheus mounts the admin password alone; the reader is refused.
+    """
+    docs = yaml.safe_load_all((rendered_with_secrets.dir / "70-monitoring.yaml").read_text())
+    prometheus = next(
+        d for d in docs if d and d["kind"] == "Deployment" and d["metadata"]["name"] == "prometheus"
+    )
+    (volume,) = [
+        v
+        for v in prometheus["spec"]["template"]["spec"]["volumes"]
+        if v["name"] == "mlflow-credentials"
+    ]
+    assert volume["secret"]["secretName"] == "mlflow-credentials"
+    (item,) = volume["secret"]["items"]
+    secrets = {
+        d["metadata"]["name"]: d["stringData"]
+        for d in yaml.safe_load_all(
+            (rendered_with_secrets.dir / "secrets" / "30-mlflow.yaml").read_text()
+        )
+    }
+    password = secrets["mlflow-credentials"][item["key"]]
+    url = f"{mlflow_server['url']}/metrics"
     requests.get(f"{mlflow_server['url']}/health", timeout=30)
-    answer = requests.get(f"{mlflow_server['url']}/metrics", auth=mlflow_server["auth"], timeout=30)
+    answer = requests.get(url, auth=(mlflow_server["admin"][0], password), timeout=30)
     assert answer.status_code == 200
     assert "mlflow_http_request_total" in answer.text
+    assert requests.get(url, auth=mlflow_server["auth"], timeout=30).status_code == 403
 
 
 def test_smoke_script_s3_round_trip(mlflow_server):
@@ -211,9 +256,29 @@ def test_smoke_script_mlflow_round_trip_and_version_check(mlflow_server):
 
 
 def _accounts_job(server) -> subprocess.CompletedProcess:
-    """The mlflow-accounts Job's command with the Job's environment."""
-    user, password = server["pipeline"]
-    env = {**server["env"], "MLFLOW_PIPELINE_USERNAME": user, "MLFLOW_PIPELINE_PASSWORD": password}
+    """The mlflow-accounts Job's command with the Job's environment (the rendered one's names)."""
+    job = next(
+        d
+        for d in server["docs"]
+        if d["kind"] == "Job" and d["metadata"]["name"].startswith("mlflow-accounts")
+    )
+    plain = {
+        e["name"]: e["value"]
+        for e in job["spec"]["template"]["spec"]["containers"][0]["env"]
+        if "value" in e
+    }
+    (user, password), (reader, reader_password) = server["pipeline"], server["auth"]
+    env = {
+        **server["env"],
+        "MLFLOW_PIPELINE_USERNAME": user,
+        "MLFLOW_PIPELINE_PASSWORD": password,
+        "MLFLOW_READER_USERNAME": reader,
+        "MLFLOW_READER_PASSWORD": reader_password,
+        "MLFLOW_TRACKING_USERNAME": server["admin"][0],
+        "MLFLOW_TRACKING_PASSWORD": server["admin"][1],
+        "MLFLOW_PIPELINE_EXPERIMENTS": plain["MLFLOW_PIPELINE_EXPERIMENTS"],
+        "MLFLOW_PIPELINE_MODELS": plain["MLFLOW_PIPELINE_MODELS"],
+    }
     return subprocess.run(
         [sys.executable, "-m", "house_prices.mlflow_accounts"],
         env={**env, "PYTHONPATH": str(REPO)},
@@ -224,21 +289,21 @@ def _accounts_job(server) -> subprocess.CompletedProcess:
 
 
 def test_pipeline_account_logs_registers_and_cannot_administer_users(mlflow_server):
-    url, admin, pipeline = mlflow_server["url"], mlflow_server["auth"], mlflow_server["pipeline"]
+    url, admin, pipeline = mlflow_server["url"], mlflow_server["admin"], mlflow_server["pipeline"]
     assert pipeline[0] == "pipeline" and pipeline != admin
-    first = _accounts_job(mlflow_server)
+    first = mlflow_server["accounts_job"]
     assert first.returncode == 0, first.stderr[-2000:]
-    assert "created" in first.stdout
-    again = _accounts_job(mlflow_server)
-    assert again.returncode == 0 and "updated" in again.stdout
+    assert "'pipeline' created" in first.stdout and "'reader' created" in first.stdout
+    assert "MANAGE for 'pipeline' on: experiment house-prices, model house-price" in first.stdout
+    again = _accounts_job(mlflow_server)  # existing users and permissions: updated, not failed
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "'pipeline' updated" in again.stdout and "'reader' updated" in again.stdout
     api = f"{url}/api/2.0/mlflow"
+    experiment = {"experiment_id": mlflow_server["experiment_id"]}
 
     def call(method, path, auth, **body):
         return requests.request(method, f"{api}/{path}", json=body, auth=auth, timeout=60)
 
-    # Objects the admin made before the account existed (an upgraded cluster).
-    experiment = call("POST", "experiments/create", admin, name="house-prices").json()
-    call("POST", "registered-models/create", admin, name="house-price")
     # The pipeline's work: a run with metrics and an artifact, a version, the alias, a deletion.
     run = call("POST", "runs/create", pipeline, experiment_id=experiment["experiment_id"]).json()
     run_id = run["run"]["info"]["run_id"]
@@ -303,3 +368,30 @@ def test_pipeline_account_logs_registers_and_cannot_administer_users(mlflow_serv
         requests.get(f"{api}/experiments/search?max_results=1", auth=admin, timeout=30).status_code
         == 200
     )
+
+
+def test_reader_account_reads_and_changes_nothing(mlflow_server):
+    """The model server's, web UI's and Prometheus' account under the READ default permission."""
+    api, reader = f"{mlflow_server['url']}/api/2.0/mlflow", mlflow_server["auth"]
+    assert reader[0] == "reader"
+    experiment_id = mlflow_server["experiment_id"]
+
+    def call(method, path, **body):
+        return requests.request(method, f"{api}/{path}", json=body, auth=reader, timeout=60)
+
+    assert call("GET", "registered-models/get?name=house-price").status_code == 200
+    found = call("POST", "runs/search", experiment_ids=[experiment_id], max_results=5)
+    assert found.status_code == 200, found.text[:300]
+    for method, path, body in (
+        ("POST", "runs/create", {"experiment_id": experiment_id}),
+        ("POST", "model-versions/create", {"name": "house-price", "source": "s3://x/model"}),
+        (
+            "POST",
+            "registered-models/alias",
+            {"name": "house-price", "alias": "champion", "version": "1"},
+        ),
+        ("DELETE", "registered-models/delete", {"name": "house-price"}),
+        ("POST", "experiments/delete", {"experiment_id": experiment_id}),
+    ):
+        refused = call(method, path, **body)
+        assert refused.status_code == 403, (path, refused.status_code, refused.text[:300])
