@@ -103,7 +103,10 @@ def test_prometheus_scrapes_the_model_server_over_tls_with_the_appliance_ca(
     job = _rendered_job(rendered, "model-server")
     # What the role rendered: https, the appliance CA, the model server Service's name.
     assert job["scheme"] == "https"
-    assert job["tls_config"] == {"ca_file": MANIFEST_CA_FILE, "server_name": "model-server.mlops.svc"}
+    assert job["tls_config"] == {
+        "ca_file": MANIFEST_CA_FILE,
+        "server_name": "model-server.mlops.svc",
+    }
 
     def local(name: str, tls_config: dict | None) -> dict:
         swapped = copy.deepcopy(job)
