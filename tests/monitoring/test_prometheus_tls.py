@@ -77,8 +77,10 @@ def tls_model_server(rendered, mlflow_server, tmp_path_factory):  # noqa: F811
     )
     try:
         servers.wait_for(
-            lambda: server.process.poll() is None
-            and _answers(f"https://127.0.0.1:{metrics_port}/metrics", tls / "ca.crt"),
+            lambda: (
+                server.process.poll() is None
+                and _answers(f"https://127.0.0.1:{metrics_port}/metrics", tls / "ca.crt")
+            ),
             timeout=120,
         )
         yield server, metrics_port
