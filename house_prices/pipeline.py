@@ -309,7 +309,9 @@ def notify_model_server(settings: Settings) -> str:
     if settings.model_server_api_key:
         headers["X-API-Key"] = settings.model_server_api_key
     try:
-        response = requests.post(url, headers=headers, timeout=60)
+        # The appliance CA when set (PLATFORM_CA_FILE); never for the data API (see ingest).
+        verify = settings.platform_ca_file or True
+        response = requests.post(url, headers=headers, timeout=60, verify=verify)
     except requests.RequestException as exc:
         _log.warning(
             "model server %s unreachable (%s): it will notice the alias by polling", url, exc

@@ -42,6 +42,11 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "model_server_url": ("MODEL_SERVER_URL", "model server told to reload (empty: none)"),
     "model_server_reload_token": ("MODEL_SERVER_RELOAD_TOKEN", "bearer token for its /reload"),
     "model_server_api_key": ("MODEL_SERVER_API_KEY", "operator API key sent to the model server"),
+    "platform_ca_file": (
+        "PLATFORM_CA_FILE",
+        "CA certificate the model server's HTTPS is verified against (empty: the system trust "
+        "store); the data API keeps the system trust store",
+    ),
 }
 
 
@@ -65,6 +70,7 @@ class Settings:
     model_server_url: str = ""
     model_server_reload_token: str = ""
     model_server_api_key: str = ""
+    platform_ca_file: str = ""
 
     def __post_init__(self) -> None:
         if self.storage_backend not in ("local", "s3"):

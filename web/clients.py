@@ -32,15 +32,26 @@ class ValidationFailed(ValueError):
 class ModelServer:
     """The few calls the UI makes to the model server."""
 
-    def __init__(self, url: str, timeout: float, reload_token: str = "", api_key: str = "") -> None:
+    def __init__(
+        self,
+        url: str,
+        timeout: float,
+        reload_token: str = "",
+        api_key: str = "",
+        verify: str | bool = True,
+    ) -> None:
         self.url, self.timeout, self.reload_token = url.rstrip("/"), timeout, reload_token
         self.api_key = api_key
+        #: requests' ``verify``: the appliance CA file (PLATFORM_CA_FILE) or True
+        self.verify = verify
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict:
         try:
             if self.api_key:
                 kwargs["headers"] = {**kwargs.get("headers", {}), "X-API-Key": self.api_key}
-            response = requests.request(method, f"{self.url}{path}", timeout=self.timeout, **kwargs)
+            response = requests.request(
+                method, f"{self.url}{path}", timeout=self.timeout, verify=self.verify, **kwargs
+            )
         except requests.RequestException as exc:
             raise ServiceUnavailable(
                 "model server", self.url, f"unreachable ({exc.__class__.__name__})"
@@ -74,10 +85,10 @@ class ModelServer:
         )
 
 
-def probe(name: str, url: str, timeout: float = 3.0) -> dict[str, Any]:
-    """GET a health URL: up when it answers 2xx."""
+def probe(name: str, url: str, timeout: float = 3.0, verify: str | bool = True) -> dict[str, Any]:
+    """GET a health URL: up when it answers 2xx (``verify``: requests' CA file or True)."""
     try:
-        response = requests.get(url, timeout=timeout)
+        response = requests.get(url, timeout=timeout, verify=verify)
     except requests.RequestException as exc:
         return {"name": name, "url": url, "up": False, "detail": exc.__class__.__name__}
     return {"name": name, "url": url, "up": response.ok, "detail": f"HTTP {response.status_code}"}

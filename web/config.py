@@ -30,7 +30,15 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "secret_key": ("WEB_SECRET_KEY", "Flask session signing key (empty: random per process)"),
     "mlflow_username": ("MLFLOW_TRACKING_USERNAME", "MLflow basic-auth user (cluster)"),
     "mlflow_password": ("MLFLOW_TRACKING_PASSWORD", "MLflow basic-auth password (cluster)"),
-    "secure_cookies": ("WEB_SECURE_COOKIES", "session cookie only over HTTPS (1 behind TLS)"),
+    "secure_cookies": (
+        "WEB_SECURE_COOKIES",
+        "session cookie only over HTTPS, and Strict-Transport-Security (1 behind TLS)",
+    ),
+    "ca_file": (
+        "PLATFORM_CA_FILE",
+        "CA certificate the platform's HTTPS services (model server, MLflow, Airflow) are "
+        "verified against (empty: the system trust store); never used for the data API",
+    ),
     "login_failures": (
         "WEB_LOGIN_FAILURES",
         "failed operator logins per client address and window before 429 (per worker)",
@@ -57,13 +65,20 @@ class WebConfig:
     mlflow_password: str = ""
     #: seconds to wait for a backing service
     timeout: float = 10.0
-    #: session cookie only over HTTPS (turn on when the UI is served over TLS)
+    #: session cookie only over HTTPS, and HSTS on every answer (turn on when served over TLS)
     secure_cookies: bool = False
+    #: the appliance CA file the platform's own HTTPS services are verified against
+    ca_file: str = ""
     #: failed operator logins per client address and window before 429 (per worker process)
     login_failures: int = 5
     login_window_seconds: float = 300.0
     #: largest request body; a bigger one is refused with 413 before it is read
     max_body_bytes: int = 256 * 1024
+
+    @property
+    def platform_verify(self) -> str | bool:
+        """``verify`` for requests to the platform's services: the CA file, else the defaults."""
+        return self.ca_file or True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WebConfig:

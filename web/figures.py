@@ -47,9 +47,12 @@ def quantile(q: float, buckets: dict[float, float]) -> float | None:
     return lower
 
 
-def serving_charts(model_server_url: str, timeout: float = 5.0) -> list[Chart]:
+def serving_charts(
+    model_server_url: str, timeout: float = 5.0, verify: str | bool = True
+) -> list[Chart]:
+    """The model server's request charts (``verify``: the appliance CA file, or True)."""
     try:
-        answer = requests.get(f"{model_server_url}/metrics", timeout=timeout)
+        answer = requests.get(f"{model_server_url}/metrics", timeout=timeout, verify=verify)
         answer.raise_for_status()
     except requests.RequestException:
         return []

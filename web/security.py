@@ -20,7 +20,13 @@ from collections.abc import Callable
 from flask import Flask, render_template, request
 from flask.typing import ResponseReturnValue
 
-__all__ = ["CONTENT_SECURITY_POLICY", "SECURITY_HEADERS", "LoginThrottle", "install"]
+__all__ = [
+    "CONTENT_SECURITY_POLICY",
+    "SECURITY_HEADERS",
+    "STRICT_TRANSPORT_SECURITY",
+    "LoginThrottle",
+    "install",
+]
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -43,6 +49,11 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
+
+#: Sent when the UI is served over TLS (WEB_SECURE_COOKIES on, or the request came over
+#: HTTPS): browsers then refuse plain HTTP to this host for a year. No includeSubDomains: the
+#: appliance does not own the other names under its host's domain.
+STRICT_TRANSPORT_SECURITY = "max-age=31536000"
 
 LOGIN_ENDPOINT = "status.login"
 
@@ -118,4 +129,6 @@ def install(app: Flask, throttle: LoginThrottle) -> None:
                 throttle.failed(address)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        if app.config["WEB"].secure_cookies or request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
         return response

@@ -7,9 +7,10 @@ import json
 import shutil
 import subprocess
 
+import pytest
 import yaml
 
-from .conftest import REPO
+from .conftest import REPO, _render
 from .test_rendered_manifests import by_kind
 
 PROMTOOL = shutil.which("promtool") or "promtool-missing:run-scripts/system-packages.sh"
@@ -103,3 +104,57 @@ def test_cluster_and_embedded_rules_are_one_source(rendered):
 
     cluster = _config_map(rendered, "prometheus-config")["alerts.rules.yml"]
     assert yaml.safe_load(cluster) == yaml.safe_load(render.render_alert_rules())
+
+
+@pytest.fixture(scope="module")
+def rendered_tls_off(tmp_path_factory):
+    """The fixture inventory rendered with platform_tls_enabled=false."""
+    return _render(tmp_path_factory.mktemp("render-tls-off"), "-e", "platform_tls_enabled=false")
+
+
+def _prometheus(rendered):
+    deployment = by_kind(rendered.docs, "Deployment")["prometheus"]["spec"]["template"]
+    config = yaml.safe_load(_config_map(rendered, "prometheus-config")["prometheus.yml"])
+    return deployment, {job["job_name"]: job for job in config["scrape_configs"]}
+
+
+def test_prometheus_scrapes_the_tls_services_over_https_with_the_appliance_ca(rendered):
+    deployment, jobs = _prometheus(rendered)
+    for job, service in (("model-server", "model-server"), ("pipeline", "web-ui"),
+                         ("mlflow", "mlflow")):  # fmt: skip
+        assert jobs[job]["scheme"] == "https", job
+        assert jobs[job]["tls_config"] == {
+            "ca_file": "/etc/platform-ca/ca.crt",
+            "server_name": f"{service}.mlops.svc",
+        }
+    # The StatsD exporter and Prometheus itself serve no certificate.
+    assert "tls_config" not in jobs["airflow-statsd"] and "scheme" not in jobs["airflow-statsd"]
+    spec = deployment["spec"]
+    (mount,) = [m for m in spec["containers"][0]["volumeMounts"] if m["name"] == "platform-ca"]
+    assert mount == {"name": "platform-ca", "mountPath": "/etc/platform-ca", "readOnly": True}
+    assert {"name": "platform-ca", "configMap": {"name": "platform-ca"}} in spec["volumes"]
+    # A new CA rolls the pod: the same annotation as the servers' (CA part only).
+    assert deployment["metadata"]["annotations"]["checksum/tls"]
+    env = {
+        e["name"]: e.get("value")
+        for e in by_kind(rendered.docs, "Deployment")["web-ui"]["spec"]["template"]["spec"][
+            "containers"
+        ][0]["env"]
+    }
+    assert env["WEB_SECURE_COOKIES"] == "1" and env["PLATFORM_CA_FILE"] == "/etc/platform-ca/ca.crt"
+
+
+def test_without_tls_prometheus_scrapes_plain_http(rendered_tls_off):
+    deployment, jobs = _prometheus(rendered_tls_off)
+    for job in jobs.values():
+        assert "tls_config" not in job and "scheme" not in job, job
+    spec = deployment["spec"]
+    assert "platform-ca" not in {v["name"] for v in spec["volumes"]}
+    assert "checksum/tls" not in deployment["metadata"]["annotations"]
+    env = {
+        e["name"]: e.get("value")
+        for e in by_kind(rendered_tls_off.docs, "Deployment")["web-ui"]["spec"]["template"]["spec"][
+            "containers"
+        ][0]["env"]
+    }
+    assert env["WEB_SECURE_COOKIES"] == "0" and "PLATFORM_CA_FILE" not in env

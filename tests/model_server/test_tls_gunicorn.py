@@ -6,6 +6,7 @@ verifies the server against the appliance CA, as the web UI, the pipeline and sc
 
 from __future__ import annotations
 
+import re
 import ssl
 import sys
 import time
@@ -14,8 +15,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from house_prices.pipeline import notify_model_server
+from house_prices.settings import Settings
 from tests.manifests.conftest import copy_inventory, run_playbook
-from testsupport.model_server import API_KEYS, CLIENT_KEY, LISTING, OPERATOR_KEY, REPO
+from testsupport.model_server import API_KEYS, CLIENT_KEY, LISTING, OPERATOR_KEY, REPO, TOKEN
 from testsupport.servers import free_port, start, stop_process
 
 pytestmark = pytest.mark.integration
@@ -113,6 +116,13 @@ def _web_ui(tls: Path, model_server_url: str, log: Path, **env: str):
     return process, f"https://127.0.0.1:{port}"
 
 
+def _status_row(page: str, service: str) -> str:
+    """The state cell of one service on the status page."""
+    found = re.search(rf"<td>{re.escape(service)}</td>\s*<td>([^<]*)</td>", page)
+    assert found, page[:2000]
+    return found.group(1).strip()
+
+
 def test_web_ui_over_tls_calls_the_model_server_with_its_key(
     role_tls, gunicorn_factory, mlflow_server, tmp_path
 ):
@@ -120,18 +130,53 @@ def test_web_ui_over_tls_calls_the_model_server_with_its_key(
     _, model_server = _keyed_model_server(role_tls, gunicorn_factory, mlflow_server)
     keyed, keyed_url = _web_ui(
         role_tls, model_server, tmp_path / "web.log",
-        REQUESTS_CA_BUNDLE=str(ca), MODEL_SERVER_API_KEY=OPERATOR_KEY,
+        PLATFORM_CA_FILE=str(ca), MODEL_SERVER_API_KEY=OPERATOR_KEY,
     )  # fmt: skip
     keyless, keyless_url = _web_ui(
-        role_tls, model_server, tmp_path / "web-keyless.log", REQUESTS_CA_BUNDLE=str(ca)
+        role_tls, model_server, tmp_path / "web-keyless.log", PLATFORM_CA_FILE=str(ca)
+    )
+    # Without the setting the UI trusts only the system store: the model server is refused.
+    untrusting, untrusting_url = _web_ui(
+        role_tls, model_server, tmp_path / "web-untrusting.log", MODEL_SERVER_API_KEY=OPERATOR_KEY
     )
     try:
         _wait_https(f"{keyed_url}/health", ca, keyed)
         _wait_https(f"{keyless_url}/health", ca, keyless)
+        _wait_https(f"{untrusting_url}/health", ca, untrusting)
         page = requests.get(f"{keyed_url}/", verify=str(ca), timeout=60)
         assert page.status_code == 200, page.text[:500]
         refused = requests.get(f"{keyless_url}/", verify=str(ca), timeout=60)
         assert refused.status_code == 503 and "401" in refused.text
+        unverified = requests.get(f"{untrusting_url}/", verify=str(ca), timeout=60)
+        assert unverified.status_code == 503 and "SSLError" in unverified.text
+        # The status page's probes and serving charts reach the model server with the CA too.
+        status = requests.get(f"{keyed_url}/status", verify=str(ca), timeout=60)
+        assert status.status_code == 200
+        assert _status_row(status.text, "Model server (live)") == "up (HTTP 200)"
+        untrusted_status = requests.get(f"{untrusting_url}/status", verify=str(ca), timeout=60)
+        assert _status_row(untrusted_status.text, "Model server (live)") == "down (SSLError)"
     finally:
         stop_process(keyed)
         stop_process(keyless)
+        stop_process(untrusting)
+
+
+def test_pipeline_reload_post_verifies_the_model_server_with_platform_ca_file(
+    role_tls, gunicorn_factory, mlflow_server
+):
+    """notify_model_server (the DAG's last step) over TLS: PLATFORM_CA_FILE, read by
+    Settings.from_env, makes the POST verify against the appliance CA; without it the
+    system trust store refuses the server and the step only warns."""
+    _, url = _keyed_model_server(role_tls, gunicorn_factory, mlflow_server)
+    environ = {
+        "MODEL_SERVER_URL": url,
+        "MODEL_SERVER_RELOAD_TOKEN": TOKEN,
+        "MODEL_SERVER_API_KEY": OPERATOR_KEY,
+    }
+    trusted = Settings.from_env({**environ, "PLATFORM_CA_FILE": str(role_tls / "ca.crt")})
+    assert trusted.platform_ca_file == str(role_tls / "ca.crt")
+    assert notify_model_server(trusted).startswith("model server answered 200"), trusted
+    untrusted = notify_model_server(Settings.from_env(environ))
+    assert untrusted.startswith("model server unreachable") and "CERTIFICATE_VERIFY_FAILED" in (
+        untrusted
+    )

@@ -85,6 +85,20 @@ def test_session_cookie_is_secure_only_when_the_setting_says_tls():
         assert "HttpOnly" in cookie
 
 
+def test_hsts_is_sent_when_served_over_tls_and_only_then():
+    """Strict-Transport-Security: with WEB_SECURE_COOKIES (the pod's setting when TLS is on) or
+    on a request that came over HTTPS; never on plain HTTP without the setting (a browser
+    would then refuse a UI that has no TLS)."""
+    plain = _app(secure_cookies=False).test_client()
+    assert "Strict-Transport-Security" not in plain.get("/status").headers
+    over_https = plain.get("/status", base_url="https://localhost")
+    assert over_https.headers["Strict-Transport-Security"] == "max-age=31536000"
+    configured = _app(secure_cookies=True).test_client()
+    for page in ("/status", "/no-such-page"):
+        answer = configured.get(page)
+        assert answer.headers["Strict-Transport-Security"] == "max-age=31536000", page
+
+
 def test_secure_cookie_setting_is_read_from_the_environment():
     assert WebConfig.from_env({"WEB_SECURE_COOKIES": "true"}).secure_cookies is True
     assert WebConfig.from_env({}).secure_cookies is False

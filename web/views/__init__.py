@@ -19,4 +19,5 @@ def model_server() -> ModelServer:
         settings.timeout,
         settings.reload_token,
         settings.model_server_api_key,
+        settings.platform_verify,
     )

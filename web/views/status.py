@@ -17,17 +17,24 @@ bp = Blueprint("status", __name__, url_prefix="/status")
 @bp.get("")
 def index():
     settings = config()
+    # The platform's services are verified against the appliance CA (PLATFORM_CA_FILE); the
+    # data API is an outside service with public trust.
+    verify = settings.platform_verify
     services = [
-        probe("Model server (live)", f"{settings.model_server_url}/health"),
-        probe("Model server (ready: a model is loaded)", f"{settings.model_server_url}/ready"),
-        probe("MLflow", f"{settings.mlflow_url}/health"),
-        probe("Airflow", f"{settings.airflow_url}/api/v2/monitor/health"),
+        probe("Model server (live)", f"{settings.model_server_url}/health", verify=verify),
+        probe(
+            "Model server (ready: a model is loaded)",
+            f"{settings.model_server_url}/ready",
+            verify=verify,
+        ),
+        probe("MLflow", f"{settings.mlflow_url}/health", verify=verify),
+        probe("Airflow", f"{settings.airflow_url}/api/v2/monitor/health", verify=verify),
         probe("Data API", f"{settings.data_api_url}/health"),
     ]
     return render_template(
         "status/index.html",
         services=services,
-        serving=_draw(figures.serving_charts(settings.model_server_url)),
+        serving=_draw(figures.serving_charts(settings.model_server_url, verify=verify)),
         pipeline=_draw(figures.pipeline_charts(pipeline_registry())),
         operator=session.get("operator", False),
         operator_enabled=bool(settings.operator_token),

@@ -4,11 +4,24 @@ Usage: python smoke_checks.py s3-roundtrip
        python smoke_checks.py mlflow-roundtrip PINNED_VERSION
        python smoke_checks.py s3-count BUCKET PREFIX
 Exits non-zero with a message on the first failure.
+
+With TLS the pod's environment names the appliance CA: our requests verify MLflow with
+MLFLOW_TRACKING_SERVER_CERT_PATH (else PLATFORM_CA_FILE), as MLflow's client does; boto3 reads
+AWS_CA_BUNDLE itself. Certificates are never left unverified.
 """
 
 import os
 import sys
 import uuid
+
+
+def _platform_verify():
+    """requests' ``verify`` for the platform's servers: the appliance CA file, or the defaults."""
+    return (
+        os.environ.get("MLFLOW_TRACKING_SERVER_CERT_PATH")
+        or os.environ.get("PLATFORM_CA_FILE")
+        or True
+    )
 
 
 def _s3():
@@ -39,7 +52,7 @@ def mlflow_roundtrip(pinned: str) -> None:
     uri = os.environ["MLFLOW_TRACKING_URI"]
     user = os.environ.get("MLFLOW_TRACKING_USERNAME")
     auth = (user, os.environ["MLFLOW_TRACKING_PASSWORD"]) if user else None
-    server = requests.get(f"{uri}/version", auth=auth, timeout=10)
+    server = requests.get(f"{uri}/version", auth=auth, timeout=10, verify=_platform_verify())
     server.raise_for_status()
     versions = {"server": server.text.strip(), "client": mlflow.__version__, "pinned": pinned}
     if len(set(versions.values())) != 1:

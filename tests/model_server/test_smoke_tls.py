@@ -1,0 +1,218 @@
+"""The smoke role's external checks over real TLS: its own tasks (roles/smoke/tasks/
+serving_requests.yml, through the role with its dependencies) against a real model server and
+web UI under gunicorn serving the platform_tls certificates.
+
+The servers run as the rendered Deployments run them (GUNICORN_CMD_ARGS with the certificate
+paths swapped for the role's files, the rendered API keys Secret), on the NodePorts the
+inventory is given, at 127.0.0.1 (on every certificate). The role verifies them against the CA
+platform_tls copies next to the kubeconfig; given another CA, the smoke test fails.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+
+from tests.manifests.conftest import copy_inventory, load_rendered, run_playbook
+from testsupport.ansible import ansible_playbook
+from testsupport.model_server import REPO, Gunicorn
+from testsupport.servers import start, stop_process
+
+pytestmark = pytest.mark.integration
+
+MANIFEST_TLS_DIR = "/etc/platform-tls"
+
+
+def _nodeport(taken: set[int]) -> int:
+    """A free port in the NodePort range (the role's pre-checks allow no other)."""
+    while True:
+        port = random.randint(30000, 32767)
+        if port in taken:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        taken.add(port)
+        return port
+
+
+def _env(docs: list[dict], deployment: str) -> dict[str, str]:
+    (found,) = [
+        d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == deployment
+    ]
+    return {
+        e["name"]: e["value"] for e in found["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+
+
+def _tls_args(args: str, tls: Path, key: str) -> str:
+    return args.replace(f"{MANIFEST_TLS_DIR}/tls.crt", str(tls / f"{key}.crt")).replace(
+        f"{MANIFEST_TLS_DIR}/tls.key", str(tls / f"{key}.key")
+    )
+
+
+def _wait_https(url: str, ca: Path, process, log: Path, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, log.read_text()[-3000:]
+        try:
+            if requests.get(url, verify=str(ca), timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"{url} not ready after {timeout} s: {log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def appliance(tmp_path_factory, mlflow_server):
+    """A rendered inventory (certificates, secrets) and its model server and web UI serving
+    TLS on two NodePorts; yields (inventory, render dir, NodePorts)."""
+    tmp = tmp_path_factory.mktemp("smoke-tls")
+    inventory = copy_inventory(tmp / "inventory")
+    out = tmp / "out"
+    run_playbook("render.yml", inventory, "-e", f"render_dir={out}", "-e", "render_secrets=true")
+    docs = [doc for docs in load_rendered(out).values() for doc in docs]
+    secrets = [
+        doc
+        for path in sorted((out / "secrets").glob("*.yaml"))
+        for doc in yaml.safe_load_all(path.read_text())
+        if doc
+    ]
+    (credentials,) = [s for s in secrets if s["metadata"]["name"] == "model-server-credentials"]
+    tls = inventory / "secrets" / "tls"
+    ca = tls / "ca.crt"
+    taken: set[int] = set()
+    ports = {name: _nodeport(taken) for name in ("airflow", "mlflow", "model_server", "web_ui")}
+
+    model_env = _env(docs, "model-server")
+    model_server = Gunicorn(
+        tmp / "model-server",
+        {
+            "MODEL_SERVER_BIND": f"127.0.0.1:{ports['model_server']}",
+            "MLFLOW_TRACKING_URI": mlflow_server.url,
+            "MODEL_SERVER_AUTH": model_env["MODEL_SERVER_AUTH"],
+            "MODEL_SERVER_API_KEYS": credentials["stringData"]["MODEL_SERVER_API_KEYS"],
+            "GUNICORN_CMD_ARGS": _tls_args(model_env["GUNICORN_CMD_ARGS"], tls, "model_server"),
+        },
+    )
+    web_env = _env(docs, "web-ui")
+    web_log = tmp / "web.log"
+    web = start(
+        [str(Path(sys.executable).parent / "gunicorn"), "--no-control-socket",
+         "-b", f"127.0.0.1:{ports['web_ui']}", "web.wsgi:app"],
+        web_log,
+        {
+            "PYTHONPATH": str(REPO),
+            "MODEL_SERVER_URL": f"https://127.0.0.1:{ports['model_server']}",
+            "PLATFORM_CA_FILE": str(ca),
+            "WEB_SECRET_KEY": "a-test-secret-key-for-the-web-ui",
+            "WEB_SECURE_COOKIES": web_env["WEB_SECURE_COOKIES"],
+            "GUNICORN_CMD_ARGS": _tls_args(web_env["GUNICORN_CMD_ARGS"], tls, "web_ui"),
+        },
+        cwd=REPO,
+    )  # fmt: skip
+    try:
+        _wait_https(
+            f"https://127.0.0.1:{ports['model_server']}/ready",
+            ca,
+            model_server.process,
+            model_server.log_path,
+        )
+        _wait_https(f"https://127.0.0.1:{ports['web_ui']}/health", ca, web, web_log)
+        yield inventory, out, ports
+    finally:
+        stop_process(web)
+        model_server.terminate(timeout=30)
+
+
+def _run_smoke_requests(appliance, tmp: Path, *extra: str) -> subprocess.CompletedProcess:
+    """The smoke role's serving_requests.yml, as the role runs it, on the appliance's ports."""
+    inventory, out, ports = appliance
+    # The roles read files next to the playbook's directory (../pyproject.toml): the playbook
+    # sits in a playbooks/ directory beside links to the repository's (the image tag is given:
+    # no build context here).
+    (tmp / "playbooks").mkdir()
+    for name in ("pyproject.toml", "versions.yml"):
+        (tmp / name).symlink_to(REPO / name)
+    playbook = tmp / "playbooks" / "smoke-requests.yml"
+    playbook.write_text(
+        yaml.safe_dump(
+            [
+                {"ansible.builtin.import_playbook": str(REPO / "playbooks/platform_target.yml")},
+                {
+                    "name": "The smoke role's requests to the model server and the web UI",
+                    "hosts": "platform_control",
+                    "gather_facts": False,
+                    "vars_files": [str(REPO / "versions.yml")],
+                    "vars": {"ansible_connection": "local", "platform_render_dir": str(out)},
+                    "tasks": [
+                        {
+                            "name": "Run the smoke role's serving requests",
+                            "ansible.builtin.include_role": {
+                                "name": "smoke",
+                                "tasks_from": "serving_requests.yml",
+                            },
+                        }
+                    ],
+                },
+            ],
+            sort_keys=False,
+        )
+    )
+    return ansible_playbook(
+        playbook, "-i", str(inventory),
+        "-e", json.dumps({"platform_nodeports": ports, "smoke_external_host": "127.0.0.1",
+                          "platform_app_image_tag": "smoke-tls-test"}),
+        *extra, check=False,
+    )  # fmt: skip
+
+
+def _key(appliance) -> str:
+    inventory, _, _ = appliance
+    values = yaml.safe_load((inventory / "secrets" / "platform.yml").read_text())
+    return values["model_server_api_key_smoke"]
+
+
+def test_smoke_requests_pass_over_tls_verified_with_the_exported_ca(appliance, tmp_path):
+    proc = _run_smoke_requests(appliance, tmp_path)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr
+    for task in (
+        "Check that the model server priced the listing",
+        "Check that the model server explained the listing",
+        "Check the web UI through the NodePort",
+    ):
+        assert f"TASK [smoke : {task}]" in proc.stdout, proc.stdout[-3000:]
+    # The CA the role verified with is the one platform_tls exported next to the kubeconfig.
+    inventory, _, _ = appliance
+    exported = inventory / "secrets" / "appliance-ca.crt"
+    assert exported.read_text() == (inventory / "secrets" / "tls" / "ca.crt").read_text()
+    assert _key(appliance) not in proc.stdout + proc.stderr
+
+
+def test_smoke_requests_fail_when_the_ca_is_not_the_appliances(appliance, tmp_path):
+    other_key, other_ca = tmp_path / "other-ca.key", tmp_path / "other-ca.crt"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", str(other_key), "-out", str(other_ca), "-days", "2",
+         "-subj", "/CN=other CA"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    # (_smoke_ca_path, not platform_tls_ca_export_path: platform_tls would copy its CA there.)
+    proc = _run_smoke_requests(appliance, tmp_path, "-e", f"_smoke_ca_path={other_ca}")
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0, output[-3000:]
+    assert "Check that the model server priced the listing" in output
+    assert "CERTIFICATE_VERIFY_FAILED" in output, output[-3000:]
+    assert _key(appliance) not in output
