@@ -2,7 +2,8 @@
 
 The script is taken from the rendered ConfigMap and the database URLs from the rendered
 Secrets (render_secrets=true); only the host name (and the CA path) is pointed at a throw-away
-PostgreSQL started as the rendered StatefulSet runs it (with TLS by default). Needs the PostgreSQL server binaries (Debian: apt-get install postgresql).
+PostgreSQL started as the rendered StatefulSet runs it (with TLS by default). Needs the
+PostgreSQL server binaries (Debian: apt-get install postgresql).
 """
 
 from __future__ import annotations

@@ -93,8 +93,11 @@ def test_bucket_job_runs_its_script_over_verified_tls(rendered_with_secrets, tls
     env = {e["name"]: e["value"] for e in container["env"]}
     assert env["S3_ENDPOINT"].startswith("https://")
     assert env["AWS_CA_BUNDLE"] == "/etc/platform-ca/ca.crt"
-    (admin,) = [d for d in _docs(render, "20-seaweedfs.yaml")
-                if d["kind"] == "Secret" and d["metadata"]["name"] == "s3-admin-credentials"]  # fmt: skip
+    (admin,) = [
+        d
+        for d in _docs(render, "20-seaweedfs.yaml")
+        if d["kind"] == "Secret" and d["metadata"]["name"] == "s3-admin-credentials"
+    ]
     run_env = _clean_env(
         **admin["stringData"], **env,
         S3_ENDPOINT=_local(env["S3_ENDPOINT"], tls_s3), AWS_CA_BUNDLE=str(tls_s3["ca"]),
@@ -135,3 +138,25 @@ def test_every_rendered_endpoint_verifies_with_the_appliance_ca(
     monkeypatch.delenv("AWS_CA_BUNDLE")
     with pytest.raises(botocore.exceptions.SSLError):
         client().list_buckets()
+
+
+def test_pipeline_and_web_ui_store_verifies_with_the_rendered_settings(
+    rendered_with_secrets, tls_s3, monkeypatch
+):
+    """house_prices.storage (minio, which ignores AWS_CA_BUNDLE by itself) with the web UI's
+    rendered S3 settings: it trusts the CA named by AWS_CA_BUNDLE, and nothing else."""
+    from house_prices.storage import S3Store, StorageError
+
+    (web,) = [env for name, _, env, _, _ in _containers(rendered_with_secrets) if name == "web-ui"]
+    assert web["AWS_CA_BUNDLE"] == "/etc/platform-ca/ca.crt"
+    endpoint = _local(web["HOUSE_PRICES_S3_ENDPOINT"], tls_s3)
+    for name in UNSET:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(tls_s3["ca"]))
+    store = S3Store(endpoint, "house-prices-web", "testing", "testing")
+    store.ensure_bucket()
+    store.put("reports/x.json", b"{}")
+    assert store.get("reports/x.json") == b"{}"
+    monkeypatch.delenv("AWS_CA_BUNDLE")
+    with pytest.raises(StorageError, match=r"CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
+        S3Store(endpoint, "house-prices-web", "testing", "testing").ensure_bucket()
