@@ -93,20 +93,28 @@ def test_bucket_job_runs_its_script_over_verified_tls(rendered_with_secrets, tls
     env = {e["name"]: e["value"] for e in container["env"]}
     assert env["S3_ENDPOINT"].startswith("https://")
     assert env["AWS_CA_BUNDLE"] == "/etc/platform-ca/ca.crt"
-    (admin,) = [
+    # The real Secret (render_secrets=true) comes before its redacted copy.
+    admin = next(
         d
         for d in _docs(render, "20-seaweedfs.yaml")
         if d["kind"] == "Secret" and d["metadata"]["name"] == "s3-admin-credentials"
-    ]
+    )
     run_env = _clean_env(
-        **admin["stringData"], **env,
-        S3_ENDPOINT=_local(env["S3_ENDPOINT"], tls_s3), AWS_CA_BUNDLE=str(tls_s3["ca"]),
+        **{**admin["stringData"], **env,
+           "S3_ENDPOINT": _local(env["S3_ENDPOINT"], tls_s3), "AWS_CA_BUNDLE": str(tls_s3["ca"])}
     )  # fmt: skip
     assert container["command"] == ["python", "-c"]
-    proc = subprocess.run(
-        [sys.executable, "-c", container["args"][0]],
-        env=run_env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+
+    def run(environment):
+        return subprocess.run(
+            [sys.executable, "-c", container["args"][0]],
+            env=environment, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+
+    # Without the appliance CA the gateway is not trusted: the script stops at once.
+    untrusted = run({k: v for k, v in run_env.items() if k != "AWS_CA_BUNDLE"})
+    assert untrusted.returncode != 0 and "SSL" in untrusted.stderr, untrusted.stderr[-2000:]
+    proc = run(run_env)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     for bucket in env["BUCKETS"].split(","):
         assert f"bucket {bucket} created" in proc.stdout
