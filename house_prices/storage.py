@@ -120,11 +120,22 @@ class LocalStore:
 
 
 class S3Store:
-    """An S3 bucket (SeaweedFS in the cluster) through the ``minio`` client."""
+    """An S3 bucket (SeaweedFS in the cluster) through the ``minio`` client.
 
-    def __init__(self, endpoint: str, bucket: str, access_key: str, secret_key: str) -> None:
+    An https endpoint is verified against ``ca_file``, by default the CA bundle boto3 reads
+    (``AWS_CA_BUNDLE``: the appliance CA in the cluster), else minio's default trust store."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        bucket: str,
+        access_key: str,
+        secret_key: str,
+        ca_file: str | None = None,
+    ) -> None:
         from urllib.parse import urlsplit
 
+        import urllib3
         from minio import Minio
 
         url = urlsplit(endpoint)
@@ -132,11 +143,25 @@ class S3Store:
             raise StorageError(f"S3 endpoint {endpoint!r} must look like http://host:port")
         self.endpoint = endpoint
         self.bucket = bucket
+        ca_file = ca_file or os.environ.get("AWS_CA_BUNDLE") or None
+        http_client = None
+        if url.scheme == "https" and ca_file:
+            # minio's own pool (same timeouts and retries), trusting ca_file alone.
+            http_client = urllib3.PoolManager(
+                timeout=urllib3.Timeout(connect=300, read=300),
+                maxsize=10,
+                cert_reqs="CERT_REQUIRED",
+                ca_certs=ca_file,
+                retries=urllib3.Retry(
+                    total=5, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]
+                ),
+            )
         self._client = Minio(
             url.netloc,
             access_key=access_key or None,
             secret_key=secret_key or None,
             secure=url.scheme == "https",
+            http_client=http_client,
         )
 
     def _call(self, what: str, func, *args, **kwargs):

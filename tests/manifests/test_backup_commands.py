@@ -164,6 +164,7 @@ def platform_remote(s3_url: str) -> dict[str, str]:
     remote = facts["ansible.builtin.set_fact"]["_platform_backup_platform_remote"]
     variables = {
         "platform_backup_s3_forward_port": s3_url.rsplit(":", 1)[1],
+        "_platform_scheme": s3_url.split(":", 1)[0],
         "platform_secrets_values": {"s3_access_key": "testing", "s3_secret_key": "testing"},
     }
     return {k: jinja2.Template(v).render(**variables) for k, v in remote.items()}

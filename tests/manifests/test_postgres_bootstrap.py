@@ -1,8 +1,9 @@
 """Run the rendered PostgreSQL bootstrap script, then the real migrations, on a local server.
 
 The script is taken from the rendered ConfigMap and the database URLs from the rendered
-Secrets (render_secrets=true); only the host name is pointed at a throw-away PostgreSQL
-started here. Needs the PostgreSQL server binaries (Debian: apt-get install postgresql).
+Secrets (render_secrets=true); only the host name (and the CA path) is pointed at a throw-away
+PostgreSQL started as the rendered StatefulSet runs it (with TLS by default). Needs the
+PostgreSQL server binaries (Debian: apt-get install postgresql).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from testsupport.postgres import bootstrap as _bootstrap
-from testsupport.postgres import cluster
+from testsupport.postgres import client_url, manifest_cluster
 from testsupport.postgres import pg_bin as _pg_bin
 from testsupport.postgres import rendered_secrets as _secrets
 from testsupport.servers import free_port
@@ -29,8 +30,8 @@ pytestmark = pytest.mark.integration
 def postgres(rendered_with_secrets):
     superuser = rendered_with_secrets.secrets["postgres_superuser_password"]
     port = free_port()
-    with cluster(superuser, "127.0.0.1", port):
-        yield {"port": port, "superuser": superuser}
+    with manifest_cluster(rendered_with_secrets, superuser, port) as server:
+        yield server
 
 
 def _login(postgres, db, user, password):
@@ -56,7 +57,7 @@ def _login(postgres, db, user, password):
 
 
 def _local(url: str, postgres) -> str:
-    return url.replace("@postgresql:5432/", f"@127.0.0.1:{postgres['port']}/")
+    return client_url(url, postgres)
 
 
 def test_bootstrap_creates_databases_idempotently(rendered_with_secrets, postgres):

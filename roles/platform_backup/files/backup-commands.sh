@@ -25,8 +25,12 @@ case "$action" in
     for side in "$2" "$3"; do
       case "$side" in /*) mkdir -p "$side" ;; esac
     done
-    rclone copy --checksum --s3-no-check-bucket "$2" "$3"
-    exec rclone check --one-way "$2" "$3"
+    source=$2 target=$3
+    shift 3
+    # The appliance CA, when the in-cluster gateway serves TLS (PLATFORM_CA_FILE, set only for it).
+    [ -z "${PLATFORM_CA_FILE:-}" ] || set -- --ca-cert "$PLATFORM_CA_FILE"
+    rclone copy --checksum --s3-no-check-bucket "$@" "$source" "$target"
+    exec rclone check --one-way "$@" "$source" "$target"
     ;;
   manifest)
     cd "$2"
