@@ -30,6 +30,10 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "secret_key": ("WEB_SECRET_KEY", "Flask session signing key (empty: random per process)"),
     "mlflow_username": ("MLFLOW_TRACKING_USERNAME", "MLflow basic-auth user (cluster)"),
     "mlflow_password": ("MLFLOW_TRACKING_PASSWORD", "MLflow basic-auth password (cluster)"),
+    "mlflow_ca_file": (
+        "MLFLOW_TRACKING_SERVER_CERT_PATH",
+        "CA file an https MLflow is verified with (empty: the default trust store)",
+    ),
     "secure_cookies": ("WEB_SECURE_COOKIES", "session cookie only over HTTPS (1 behind TLS)"),
     "login_failures": (
         "WEB_LOGIN_FAILURES",
@@ -55,6 +59,7 @@ class WebConfig:
     secret_key: str = ""
     mlflow_username: str = ""
     mlflow_password: str = ""
+    mlflow_ca_file: str = ""
     #: seconds to wait for a backing service
     timeout: float = 10.0
     #: session cookie only over HTTPS (turn on when the UI is served over TLS)

@@ -39,7 +39,9 @@ def mlflow_roundtrip(pinned: str) -> None:
     uri = os.environ["MLFLOW_TRACKING_URI"]
     user = os.environ.get("MLFLOW_TRACKING_USERNAME")
     auth = (user, os.environ["MLFLOW_TRACKING_PASSWORD"]) if user else None
-    server = requests.get(f"{uri}/version", auth=auth, timeout=10)
+    # An https server is verified against the CA MLflow's client uses (the platform's CA).
+    verify = os.environ.get("MLFLOW_TRACKING_SERVER_CERT_PATH") or True
+    server = requests.get(f"{uri}/version", auth=auth, timeout=10, verify=verify)
     server.raise_for_status()
     versions = {"server": server.text.strip(), "client": mlflow.__version__, "pinned": pinned}
     if len(set(versions.values())) != 1:
