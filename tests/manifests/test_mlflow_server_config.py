@@ -75,7 +75,9 @@ def mlflow_server(rendered_with_secrets, tmp_path_factory):
     job = next(d for d in docs if d["kind"] == "Job")["spec"]["template"]["spec"]
     job_env = _rendered_env(render, job, tmp / "job-mounts")
     cron = next(d for d in docs if d["kind"] == "CronJob")
-    gc_env = _rendered_env(render, cron["spec"]["jobTemplate"]["spec"]["template"]["spec"], tmp / "gc")
+    gc_env = _rendered_env(
+        render, cron["spec"]["jobTemplate"]["spec"]["template"]["spec"], tmp / "gc"
+    )
     secrets = {
         d["metadata"]["name"]: d["stringData"]
         for d in yaml.safe_load_all((render.dir / "secrets" / "30-mlflow.yaml").read_text())
@@ -456,9 +458,7 @@ def test_the_gc_cronjob_deletes_artifacts_through_the_server_over_tls(mlflow_ser
 
     experiment = call("POST", "experiments/create", name="gc-over-tls")["experiment_id"]
     run_id = call("POST", "runs/create", experiment_id=experiment)["run"]["info"]["run_id"]
-    artifact = (
-        f"{url}/api/2.0/mlflow-artifacts/artifacts/{experiment}/{run_id}/artifacts/gc.txt"
-    )
+    artifact = f"{url}/api/2.0/mlflow-artifacts/artifacts/{experiment}/{run_id}/artifacts/gc.txt"
     put = requests.put(artifact, data=b"collect me", auth=admin, timeout=60, verify=ca)
     assert put.status_code == 200, put.text[:300]
     call("POST", "runs/delete", run_id=run_id)

@@ -84,7 +84,9 @@ def test_every_mlflow_and_airflow_client_pod_mounts_the_ca(rendered):
     for where, (meta, spec) in pods.items():
         volumes = {v["name"]: v for v in spec.get("volumes", [])}
         ca_volumes = {
-            name for name, v in volumes.items() if v.get("configMap", {}).get("name") == "platform-ca"
+            name
+            for name, v in volumes.items()
+            if v.get("configMap", {}).get("name") == "platform-ca"
         }
         if not ca_volumes:
             continue
@@ -129,9 +131,13 @@ def test_the_clients_verify_with_the_mounted_ca_over_https(rendered):
 
 def test_mlflow_serves_its_certificate_with_https_probes(rendered):
     meta, spec, container = _server(rendered, "Deployment/mlflow", "mlflow")
-    (tls,) = [v for v in spec["volumes"] if "secret" in v and v["secret"]["secretName"] == "mlflow-tls"]
+    (tls,) = [
+        v for v in spec["volumes"] if "secret" in v and v["secret"]["secretName"] == "mlflow-tls"
+    ]
     assert "mlflow-tls" in _tls_secret_names(rendered)
-    assert {"name": tls["name"], "mountPath": TLS_DIR, "readOnly": True} in container["volumeMounts"]
+    assert {"name": tls["name"], "mountPath": TLS_DIR, "readOnly": True} in container[
+        "volumeMounts"
+    ]
     assert (
         f"--uvicorn-opts=--ssl-keyfile={TLS_DIR}/tls.key --ssl-certfile={TLS_DIR}/tls.crt"
         in container["args"]
@@ -146,7 +152,9 @@ def test_only_the_airflow_api_server_serves_tls(rendered):
     secret = "airflow-api-server-tls"
     assert secret in _tls_secret_names(rendered)
     (tls,) = [v for v in spec["volumes"] if v.get("secret", {}).get("secretName") == secret]
-    assert {"name": tls["name"], "mountPath": TLS_DIR, "readOnly": True} in container["volumeMounts"]
+    assert {"name": tls["name"], "mountPath": TLS_DIR, "readOnly": True} in container[
+        "volumeMounts"
+    ]
     env = _env(container)
     assert env["AIRFLOW__API__SSL_CERT"] == f"{TLS_DIR}/tls.crt"
     assert env["AIRFLOW__API__SSL_KEY"] == f"{TLS_DIR}/tls.key"

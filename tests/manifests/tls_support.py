@@ -70,7 +70,9 @@ def wait_https(url: str, verify: str, timeout: float, process, log: Path) -> Non
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{url}: server exited {process.returncode}:\n{log.read_text()[-3000:]}")
+            raise RuntimeError(
+                f"{url}: server exited {process.returncode}:\n{log.read_text()[-3000:]}"
+            )
         with contextlib.suppress(requests.RequestException):
             if requests.get(url, timeout=2, verify=verify).status_code == 200:
                 return
