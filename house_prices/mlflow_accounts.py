@@ -13,7 +13,8 @@ Neither can create users, change another user's password or make anyone an admin
 mlflow role's account Job as ``python -m house_prices.mlflow_accounts`` with the admin in
 MLFLOW_TRACKING_USERNAME/PASSWORD, the accounts in MLFLOW_PIPELINE_USERNAME/PASSWORD and
 MLFLOW_READER_USERNAME/PASSWORD, and the names to grant in MLFLOW_PIPELINE_EXPERIMENTS and
-MLFLOW_PIPELINE_MODELS (comma-separated).
+MLFLOW_PIPELINE_MODELS (comma-separated). With TLS it verifies the server against the CA file
+in MLFLOW_TRACKING_SERVER_CERT_PATH, as MLflow's own client does.
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Mapping
 
 import requests
 
 USERS_API = "/api/2.0/mlflow/users"
 API = "/api/2.0/mlflow"
 PERMISSIONS_API = "/api/3.0/mlflow/users/permissions"
+CA_VARIABLE = "MLFLOW_TRACKING_SERVER_CERT_PATH"
 
 
 class AccountError(RuntimeError):
@@ -38,12 +41,33 @@ def _check(answer: requests.Response, what: str) -> None:
         raise AccountError(f"{what} failed: HTTP {answer.status_code} {answer.text[:300]}")
 
 
-def ensure_account(url: str, admin: tuple[str, str], username: str, password: str) -> str:
+def tls_verify(env: Mapping[str, str] = os.environ) -> str | bool:
+    """What requests verifies the server with: MLflow's MLFLOW_TRACKING_SERVER_CERT_PATH (the
+    appliance CA) when set, else the default trust store."""
+    return env.get(CA_VARIABLE) or True
+
+
+def _admin_session(admin: tuple[str, str], verify: str | bool) -> requests.Session:
+    session = requests.Session()
+    session.auth = admin
+    session.verify = verify
+    # requests lets REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE override a Session's verify: the CA
+    # given here must win (the cluster's services need no proxy settings from the environment).
+    session.trust_env = False
+    return session
+
+
+def ensure_account(
+    url: str,
+    admin: tuple[str, str],
+    username: str,
+    password: str,
+    verify: str | bool = True,
+) -> str:
     """Create the user, or set its password when it exists. Returns "created" or "updated"."""
     if username == admin[0]:
         raise AccountError(f"a platform account must not be the admin ({username!r})")
-    session = requests.Session()
-    session.auth = admin
+    session = _admin_session(admin, verify)
     account = {"username": username, "password": password}
     found = session.get(f"{url}{USERS_API}/get", params={"username": username}, timeout=30)
     if found.status_code == 404:
@@ -78,14 +102,18 @@ def _grant(
 
 
 def grant_manage(
-    url: str, admin: tuple[str, str], username: str, experiments: list[str], models: list[str]
+    url: str,
+    admin: tuple[str, str],
+    username: str,
+    experiments: list[str],
+    models: list[str],
+    verify: str | bool = True,
 ) -> list[str]:
     """MANAGE for ``username`` on each named experiment and model that exists; the granted names.
 
     One that does not exist yet is left alone: the account creates it and owns it then.
     """
-    session = requests.Session()
-    session.auth = admin
+    session = _admin_session(admin, verify)
     granted = []
     for name in experiments:
         found = session.get(
@@ -107,15 +135,22 @@ def grant_manage(
     return granted
 
 
-def wait_until_up(url: str, attempts: int = 60, delay: float = 5.0) -> None:
+def wait_until_up(
+    url: str, attempts: int = 60, delay: float = 5.0, verify: str | bool = True
+) -> None:
+    last = "no answer"
     for _ in range(attempts):
         try:
-            if requests.get(f"{url}/health", timeout=10).status_code == 200:
+            answer = requests.get(f"{url}/health", timeout=10, verify=verify)
+            if answer.status_code == 200:
                 return
-        except requests.RequestException:
-            pass
+            last = f"HTTP {answer.status_code}"
+        except requests.exceptions.SSLError as exc:
+            last = f"TLS verification failed ({exc.__class__.__name__}): check {CA_VARIABLE}"
+        except requests.RequestException as exc:
+            last = exc.__class__.__name__
         time.sleep(delay)
-    raise AccountError(f"MLflow at {url} never answered /health")
+    raise AccountError(f"MLflow at {url} never answered /health: {last}")
 
 
 def _names(value: str) -> list[str]:
@@ -125,29 +160,32 @@ def _names(value: str) -> list[str]:
 def main() -> int:
     env = os.environ
     url = env["MLFLOW_TRACKING_URI"].rstrip("/")
-    wait_until_up(url)
+    verify = tls_verify(env)
     admin = (env["MLFLOW_TRACKING_USERNAME"], env["MLFLOW_TRACKING_PASSWORD"])
+    pipeline = env["MLFLOW_PIPELINE_USERNAME"]
     accounts = {
-        env["MLFLOW_PIPELINE_USERNAME"]: env["MLFLOW_PIPELINE_PASSWORD"],
+        pipeline: env["MLFLOW_PIPELINE_PASSWORD"],
         env["MLFLOW_READER_USERNAME"]: env["MLFLOW_READER_PASSWORD"],
     }
     if len(accounts) < 2:
         print("the pipeline and reader accounts need two different names", file=sys.stderr)
         return 1
     try:
+        wait_until_up(url, verify=verify)
         for username, password in accounts.items():
-            print(f"MLflow user {username!r} {ensure_account(url, admin, username, password)}")
+            outcome = ensure_account(url, admin, username, password, verify)
+            print(f"MLflow user {username!r} {outcome}")
         granted = grant_manage(
             url,
             admin,
-            env["MLFLOW_PIPELINE_USERNAME"],
+            pipeline,
             _names(env.get("MLFLOW_PIPELINE_EXPERIMENTS", "")),
             _names(env.get("MLFLOW_PIPELINE_MODELS", "")),
+            verify,
         )
     except AccountError as exc:
         print(exc, file=sys.stderr)
         return 1
-    pipeline = env["MLFLOW_PIPELINE_USERNAME"]
     print(f"MANAGE for {pipeline!r} on: {', '.join(granted) or 'nothing yet'}")
     return 0
 

@@ -7,7 +7,9 @@ proxy (``mlflow server --serve-artifacts``, which the platform runs). They use t
 everything that writes goes through :mod:`house_prices.registry` and the MLflow client.
 
 Basic auth comes from ``MLFLOW_TRACKING_USERNAME`` / ``MLFLOW_TRACKING_PASSWORD``, the
-variables the MLflow client reads.
+variables the MLflow client reads; over https the server is verified against the CA file in
+``MLFLOW_TRACKING_SERVER_CERT_PATH`` when it is set (the platform's CA, as the MLflow client
+uses it), else against the default trust store.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ __all__ = ["MlflowRest", "MlflowUnavailable", "load_bundle"]
 #: Where MLflow's artifact proxy serves ``mlflow-artifacts:/<path>``.
 PROXY_ROUTE = "/api/2.0/mlflow-artifacts/artifacts/"
 PROXY_SCHEME = "mlflow-artifacts:"
+#: The CA bundle the MLflow client verifies an https tracking server with.
+CA_VARIABLE = "MLFLOW_TRACKING_SERVER_CERT_PATH"
 
 
 class MlflowUnavailable(RegistryError):
@@ -47,6 +51,8 @@ class MlflowRest:
     username: str = ""
     password: str = ""
     timeout: float = 30.0
+    #: requests' ``verify``: a CA bundle path, or True for the default trust store.
+    verify: str | bool = True
 
     @classmethod
     def from_env(
@@ -58,14 +64,25 @@ class MlflowRest:
             env.get("MLFLOW_TRACKING_USERNAME", ""),
             env.get("MLFLOW_TRACKING_PASSWORD", ""),
             timeout,
+            env.get(CA_VARIABLE) or True,
         )
 
     def _get(self, route: str, params: Mapping[str, Any] | None = None) -> requests.Response:
         auth = (self.username, self.password) if self.username else None
         try:
             response = requests.get(
-                f"{self.url}{route}", params=params, timeout=self.timeout, auth=auth
+                f"{self.url}{route}",
+                params=params,
+                timeout=self.timeout,
+                auth=auth,
+                verify=self.verify,
             )
+        except requests.exceptions.SSLError as exc:
+            raise MlflowUnavailable(
+                self.url,
+                f"TLS verification failed ({exc.__class__.__name__}): check that "
+                f"{CA_VARIABLE} names the CA that signed the server's certificate",
+            ) from exc
         except requests.RequestException as exc:
             raise MlflowUnavailable(
                 self.url,

@@ -39,6 +39,10 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
         "CA certificate the platform's HTTPS services (model server, MLflow, Airflow) are "
         "verified against (empty: the system trust store); never used for the data API",
     ),
+    "mlflow_ca_file": (
+        "MLFLOW_TRACKING_SERVER_CERT_PATH",
+        "CA file an https MLflow is verified with (empty: the default trust store)",
+    ),
     "login_failures": (
         "WEB_LOGIN_FAILURES",
         "failed operator logins per client address and window before 429 (per worker)",
@@ -63,6 +67,7 @@ class WebConfig:
     secret_key: str = ""
     mlflow_username: str = ""
     mlflow_password: str = ""
+    mlflow_ca_file: str = ""
     #: seconds to wait for a backing service
     timeout: float = 10.0
     #: session cookie only over HTTPS, and HSTS on every answer (turn on when served over TLS)

@@ -127,12 +127,12 @@ def test_appliance_up_in_secure_mode_serves_tls_and_wants_keys(tmp_path):
         with pytest.raises(requests.exceptions.ConnectionError):
             requests.get(f"http://127.0.0.1:{ports['model_server']}/health", timeout=30)
 
+        # verify= per request: requests lets REQUESTS_CA_BUNDLE override a Session's verify.
         web = requests.Session()
-        web.verify = ca
-        page = web.get(f"{web_ui}/", timeout=60)
+        page = web.get(f"{web_ui}/", verify=ca, timeout=60)
         assert page.status_code == 200
         assert "Strict-Transport-Security" in page.headers
-        login = web.get(f"{web_ui}/login", timeout=30)
+        login = web.get(f"{web_ui}/login", verify=ca, timeout=30)
         assert login.status_code == 200
         cookies = login.headers.get("Set-Cookie", "")
         assert "Secure" in cookies, cookies

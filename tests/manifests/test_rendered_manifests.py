@@ -202,7 +202,7 @@ def test_airflow_wiring(rendered):
     config = by_kind(docs, "ConfigMap")["airflow-config"]["data"]
     assert config["AIRFLOW__CORE__EXECUTOR"] == "KubernetesExecutor"
     assert config["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == (
-        "http://airflow-api-server:8080/execution/"
+        "https://airflow-api-server:8080/execution/"
     )
     assert config["AIRFLOW__LOGGING__REMOTE_LOGGING"] == "True"
     assert config["AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER"].startswith("s3://airflow-logs/")

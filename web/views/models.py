@@ -27,6 +27,7 @@ def _mlflow(route: str, **params: Any) -> Any:
         settings.mlflow_username,
         settings.mlflow_password,
         settings.timeout,
+        settings.mlflow_ca_file or True,
     )
     try:
         return reader.get_json(route, **params)
