@@ -132,10 +132,9 @@ def test_appliance_up_in_secure_mode_serves_tls_and_wants_keys(tmp_path):
         page = web.get(f"{web_ui}/", verify=ca, timeout=60)
         assert page.status_code == 200
         assert "Strict-Transport-Security" in page.headers
-        login = web.get(f"{web_ui}/login", verify=ca, timeout=30)
-        assert login.status_code == 200
-        cookies = login.headers.get("Set-Cookie", "")
-        assert "Secure" in cookies, cookies
+        # The form's CSRF token lives in the session: its cookie is set on this page.
+        cookies = page.headers.get("Set-Cookie", "")
+        assert "session=" in cookies and "Secure" in cookies, cookies
         context = ssl.create_default_context(cafile=ca)
         with context.wrap_socket(
             socket.create_connection(("127.0.0.1", ports["web_ui"])),
