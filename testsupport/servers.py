@@ -60,14 +60,17 @@ def wait_http(
     timeout: float,
     process: subprocess.Popen | None = None,
     log: Path | None = None,
+    verify: str | bool = True,
 ) -> None:
-    """Wait until ``url`` answers 200; fail early, with the log's tail, if ``process`` exits."""
+    """Wait until ``url`` answers 200; fail early, with the log's tail, if ``process`` exits.
+
+    ``verify``: a CA file for an https ``url`` (as requests takes it)."""
 
     def healthy() -> bool:
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"{url}: server exited {process.returncode}{_tail(log)}")
         with contextlib.suppress(requests.RequestException):
-            return requests.get(url, timeout=2).status_code == 200
+            return requests.get(url, timeout=2, verify=verify).status_code == 200
         return False
 
     try:

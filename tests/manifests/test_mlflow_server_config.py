@@ -27,7 +27,7 @@ from house_prices.mlflow_rest import MlflowRest, MlflowUnavailable
 from testsupport.servers import free_port, wait_http
 
 from .conftest import REPO, VENV_BIN
-from .tls_support import mount_tls, swap, wait_https
+from .tls_support import mount_tls, swap
 
 pytestmark = pytest.mark.integration
 
@@ -151,7 +151,7 @@ def mlflow_server(rendered_with_secrets, tmp_path_factory):
         )
         ca = job_env[CA_VARIABLE]
         url = f"https://127.0.0.1:{port}"
-        wait_https(f"{url}/health", ca, 240, server, tmp / "mlflow.log")
+        wait_http(f"{url}/health", 240, server, tmp / "mlflow.log", verify=ca)
         server_info = {
             "url": url,
             "port": port,

@@ -7,11 +7,8 @@ in the rendered arguments or environment is swapped for that directory.
 
 from __future__ import annotations
 
-import contextlib
-import time
 from pathlib import Path
 
-import requests
 import yaml
 
 TLS_FILE = "01-tls.yaml"
@@ -63,18 +60,3 @@ def swap(value: str, mounts: dict[str, str]) -> str:
     for mount_path, local in mounts.items():
         value = value.replace(mount_path + "/", local + "/")
     return value
-
-
-def wait_https(url: str, verify: str, timeout: float, process, log: Path) -> None:
-    """Wait until ``url`` answers 200, verified with the CA file ``verify``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(
-                f"{url}: server exited {process.returncode}:\n{log.read_text()[-3000:]}"
-            )
-        with contextlib.suppress(requests.RequestException):
-            if requests.get(url, timeout=2, verify=verify).status_code == 200:
-                return
-        time.sleep(0.5)
-    raise TimeoutError(f"{url} not healthy within {timeout} s:\n{log.read_text()[-3000:]}")

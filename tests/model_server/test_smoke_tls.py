@@ -15,17 +15,15 @@ import random
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-import requests
 import yaml
 
 from tests.manifests.conftest import copy_inventory, load_rendered, run_playbook
 from testsupport.ansible import ansible_playbook
 from testsupport.model_server import REPO, Gunicorn
-from testsupport.servers import start, stop_process
+from testsupport.servers import start, stop_process, wait_http
 
 pytestmark = pytest.mark.integration
 
@@ -60,19 +58,6 @@ def _tls_args(args: str, tls: Path, key: str) -> str:
     return args.replace(f"{MANIFEST_TLS_DIR}/tls.crt", str(tls / f"{key}.crt")).replace(
         f"{MANIFEST_TLS_DIR}/tls.key", str(tls / f"{key}.key")
     )
-
-
-def _wait_https(url: str, ca: Path, process, log: Path, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, log.read_text()[-3000:]
-        try:
-            if requests.get(url, verify=str(ca), timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
-    raise TimeoutError(f"{url} not ready after {timeout} s: {log.read_text()[-3000:]}")
 
 
 @pytest.fixture(scope="module")
@@ -124,13 +109,14 @@ def appliance(tmp_path_factory, mlflow_server):
         cwd=REPO,
     )  # fmt: skip
     try:
-        _wait_https(
+        wait_http(
             f"https://127.0.0.1:{ports['model_server']}/ready",
-            ca,
+            120,
             model_server.process,
             model_server.log_path,
+            verify=str(ca),
         )
-        _wait_https(f"https://127.0.0.1:{ports['web_ui']}/health", ca, web, web_log)
+        wait_http(f"https://127.0.0.1:{ports['web_ui']}/health", 120, web, web_log, verify=str(ca))
         yield inventory, out, ports
     finally:
         stop_process(web)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import ssl
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from house_prices.pipeline import notify_model_server
 from house_prices.settings import Settings
 from tests.manifests.conftest import copy_inventory, run_playbook
 from testsupport.model_server import API_KEYS, CLIENT_KEY, LISTING, OPERATOR_KEY, REPO, TOKEN
-from testsupport.servers import free_port, start, stop_process
+from testsupport.servers import free_port, start, stop_process, wait_http
 
 pytestmark = pytest.mark.integration
 
@@ -31,19 +30,6 @@ def role_tls(tmp_path_factory) -> Path:
     inventory = copy_inventory(tmp / "inventory")
     run_playbook("render.yml", inventory, "-e", f"render_dir={tmp / 'out'}")
     return inventory / "secrets" / "tls"
-
-
-def _wait_https(url: str, ca: Path, process, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "gunicorn exited"
-        try:
-            if requests.get(url, verify=str(ca), timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
-    raise TimeoutError(f"{url} not ready after {timeout} s")
 
 
 def _keyed_model_server(tls: Path, gunicorn_factory, mlflow_server):
@@ -59,7 +45,7 @@ def _keyed_model_server(tls: Path, gunicorn_factory, mlflow_server):
         }
     )
     url = f"https://127.0.0.1:{server.port}"
-    _wait_https(f"{url}/ready", tls / "ca.crt", server.process)
+    wait_http(f"{url}/ready", 120, server.process, verify=str(tls / "ca.crt"))
     return server, url
 
 
@@ -140,9 +126,9 @@ def test_web_ui_over_tls_calls_the_model_server_with_its_key(
         role_tls, model_server, tmp_path / "web-untrusting.log", MODEL_SERVER_API_KEY=OPERATOR_KEY
     )
     try:
-        _wait_https(f"{keyed_url}/health", ca, keyed)
-        _wait_https(f"{keyless_url}/health", ca, keyless)
-        _wait_https(f"{untrusting_url}/health", ca, untrusting)
+        wait_http(f"{keyed_url}/health", 120, keyed, verify=str(ca))
+        wait_http(f"{keyless_url}/health", 120, keyless, verify=str(ca))
+        wait_http(f"{untrusting_url}/health", 120, untrusting, verify=str(ca))
         page = requests.get(f"{keyed_url}/", verify=str(ca), timeout=60)
         assert page.status_code == 200, page.text[:500]
         refused = requests.get(f"{keyless_url}/", verify=str(ca), timeout=60)
