@@ -3,9 +3,10 @@
 The cluster's MLflow runs with basic-auth and a default permission of READ. Two accounts:
 
 - ``pipeline`` (task pods, Airflow components): owns (MANAGE) what it creates, and is granted
-  MANAGE here on the platform's experiments and registered model when they already exist
-  (an older install made them as the admin), so it logs runs, registers versions, moves the
-  alias and deletes rejected versions;
+  MANAGE here on the platform's experiments when they already exist (an older install made
+  them as the admin) and on the registered model, which is made here if missing (under
+  basic-auth a missing model reads as 403 to the reader), so it logs runs, registers
+  versions, moves the alias and deletes rejected versions;
 - ``reader`` (model server, web UI, Prometheus): reads everything through the default
   permission and can change nothing.
 
@@ -109,10 +110,9 @@ def grant_manage(
     models: list[str],
     verify: str | bool = True,
 ) -> list[str]:
-    """MANAGE for ``username`` on each named experiment and model that exists; the granted names.
-
-    One that does not exist yet is left alone: the account creates it and owns it then.
-    """
+    """MANAGE for ``username`` on each named experiment that exists and each named model
+    (made if missing); the granted names. A missing experiment is left alone: the account
+    creates it and owns it then."""
     session = _admin_session(admin, verify)
     granted = []
     for name in experiments:
@@ -126,10 +126,17 @@ def grant_manage(
         _grant(session, url, "experiment", experiment_id, username)
         granted.append(f"experiment {name}")
     for name in models:
+        # The model is made here if missing: under basic-auth a model that does not exist reads
+        # as 403, so the model server's and web UI's reader would see "refused" instead of
+        # "no champion yet" until the first training.
         found = session.get(f"{url}{API}/registered-models/get", params={"name": name}, timeout=30)
         if found.status_code == 404:
-            continue
-        _check(found, f"looking up registered model {name!r}")
+            made = session.post(
+                f"{url}{API}/registered-models/create", json={"name": name}, timeout=30
+            )
+            _check(made, f"creating registered model {name!r}")
+        else:
+            _check(found, f"looking up registered model {name!r}")
         _grant(session, url, "registered_model", name, username)
         granted.append(f"model {name}")
     return granted

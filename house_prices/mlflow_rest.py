@@ -93,7 +93,8 @@ class MlflowRest:
             raise MlflowUnavailable(
                 self.url,
                 f"refused the credentials ({response.status_code} on {route}): check "
-                "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD",
+                "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (with basic-auth a 403 "
+                "also answers an object the account may not read, or one that does not exist)",
             )
         return response
 

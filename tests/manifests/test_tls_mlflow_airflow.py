@@ -31,6 +31,7 @@ CLIENT_PODS = {
     "Pod/airflow-task",
     "Job/mlflow-accounts",
     "CronJob/mlflow-gc",
+    "Deployment/mlflow",  # a client of PostgreSQL and S3
 }
 # Containers that talk to no platform service (they copy a file between volumes).
 NO_CLIENT_CONTAINERS = {"seed-passwords"}
