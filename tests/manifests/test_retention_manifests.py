@@ -55,7 +55,9 @@ def test_mlflow_gc_cronjob_uses_the_servers_secret_and_image(request, fixture):
         container["command"][-1] == 'exec mlflow gc --backend-store-uri "$MLFLOW_BACKEND_STORE_URI"'
     )
     env = {e["name"]: e.get("value") for e in container["env"]}
-    assert env["MLFLOW_TRACKING_URI"] == "https://mlflow:5000"
+    # The nodeport render has TLS off.
+    scheme = "https" if fixture == "rendered" else "http"
+    assert env["MLFLOW_TRACKING_URI"] == f"{scheme}://mlflow:5000"
     refs = _secret_refs(container)
     assert ("mlflow-credentials", "MLFLOW_BACKEND_STORE_URI") in refs
     auth = fixture == "rendered"
