@@ -72,11 +72,18 @@ def app_image() -> str:
 
 @pytest.fixture(scope="session")
 def image_render(tmp_path_factory):
-    """The fixture inventory rendered with its Secrets; the data API is the emulator here."""
+    """The fixture inventory rendered with its Secrets; the data API is the emulator here.
+
+    TLS off: the stand-ins for PostgreSQL (Debian's) and SeaweedFS (moto) here speak plain
+    TCP/HTTP. The TLS settings are run against real TLS servers in tests/manifests
+    (test_postgres_tls, test_s3_tls, test_mlflow_server_config, test_airflow_api_auth).
+    """
     return _render(
         tmp_path_factory.mktemp("render-image"),
         "-e",
         "render_secrets=true",
+        "-e",
+        "platform_tls_enabled=false",
         "-e",
         f"platform_data_api_url={DATA_API_URL}",
     )
