@@ -24,6 +24,8 @@ SERVICES = {
     "airflow_api": "airflow-api-server",
     "model_server": "model-server",
     "web_ui": "web-ui",
+    "prometheus": "prometheus",
+    "grafana": "grafana",
 }
 NODES = ["192.0.2.10", "192.0.2.11"]
 
@@ -79,6 +81,8 @@ def test_exposed_services_name_the_nodes_and_their_metallb_address(rendered):
     # No fixed address: any address of the pool may be handed out.
     pool = {f"192.0.2.{n}" for n in range(240, 251)}
     assert pool <= _sans(tls / "model_server.crt")
+    # The monitoring role's exposed Services too (monitoring_load_balancer_ips unset).
+    assert set(NODES) | pool <= _sans(tls / "grafana.crt")
     # In-cluster only: no node or LAN address.
     assert not (set(NODES) | pool) & _sans(tls / "postgresql.crt")
 

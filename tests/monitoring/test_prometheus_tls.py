@@ -166,3 +166,78 @@ def test_prometheus_scrapes_the_model_server_over_tls_with_the_appliance_ca(
     values = {s["metric"]["job"]: s["value"][1] for s in up["data"]["result"]}
     assert values == {"model-server": "1", "other-ca": "0", "no-ca": "0"}
     assert server.process.poll() is None
+
+
+def test_prometheus_serves_tls_with_the_rendered_web_config_and_scrapes_itself(
+    rendered,  # noqa: F811
+    tmp_path,
+):
+    """Prometheus as the rendered Deployment runs it: --web.config.file with the rendered
+    web.yml (paths swapped for the role's prometheus certificate), and the rendered self-scrape
+    job (its target swapped for the local port, its CA for the role's ca.crt)."""
+    tls = rendered.inventory / "secrets" / "tls"
+    ca = tls / "ca.crt"
+    deployment = by_kind(rendered.docs, "Deployment")["prometheus"]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert "--web.config.file=/etc/prometheus/web.yml" in container["args"]
+    assert container["readinessProbe"]["httpGet"]["scheme"] == "HTTPS"
+    data = by_kind(rendered.docs, "ConfigMap")["prometheus-config"]["data"]
+    web = yaml.safe_load(data["web.yml"])
+    web["tls_server_config"] = {
+        key: value.replace(f"{MANIFEST_TLS_DIR}/tls.crt", str(tls / "prometheus.crt")).replace(
+            f"{MANIFEST_TLS_DIR}/tls.key", str(tls / "prometheus.key")
+        )
+        for key, value in web["tls_server_config"].items()
+    }
+    assert set(web["tls_server_config"].values()) == {
+        str(tls / "prometheus.crt"),
+        str(tls / "prometheus.key"),
+    }
+    web_path = tmp_path / "web.yml"
+    web_path.write_text(yaml.safe_dump(web))
+    check = subprocess.run(
+        ["promtool", "check", "web-config", str(web_path)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert check.returncode == 0, check.stdout + check.stderr
+
+    port = servers.free_port()
+    (job,) = [
+        j for j in yaml.safe_load(data["prometheus.yml"])["scrape_configs"]
+        if j["job_name"] == "prometheus"
+    ]  # fmt: skip
+    job["static_configs"] = [{"targets": [f"localhost:{port}"]}]
+    job["tls_config"]["ca_file"] = str(ca)
+    config = tmp_path / "prometheus.yml"
+    config.write_text(
+        yaml.safe_dump({"global": {"scrape_interval": "1s", "scrape_timeout": "1s"},
+                        "scrape_configs": [job]})
+    )  # fmt: skip
+    binary = shutil.which("prometheus")
+    assert binary, "prometheus missing: run scripts/system-packages.sh"
+    command = [
+        binary, f"--config.file={config}", f"--web.config.file={web_path}",
+        f"--storage.tsdb.path={tmp_path / 'data'}", f"--web.listen-address=127.0.0.1:{port}",
+    ]  # fmt: skip
+    url = f"https://127.0.0.1:{port}"
+    process = servers.start(command, tmp_path / "prometheus.log")
+    try:
+        servers.wait_http(
+            f"{url}/-/ready", 90, process, tmp_path / "prometheus.log", verify=str(ca)
+        )
+        plain = requests.get(f"http://127.0.0.1:{port}/-/ready", timeout=10)
+        assert plain.status_code == 400  # "Client sent an HTTP request to an HTTPS server"
+        with pytest.raises(requests.exceptions.SSLError):
+            requests.get(f"{url}/-/ready", verify=str(_other_ca(tmp_path)), timeout=10)
+
+        def self_scraped() -> str | None:
+            answer = requests.get(
+                f"{url}/api/v1/query", params={"query": 'up{job="prometheus"}'},
+                verify=str(ca), timeout=10,
+            ).json()  # fmt: skip
+            result = answer["data"]["result"]
+            return result[0]["value"][1] if result else None
+
+        assert servers.wait_for(self_scraped, timeout=60, interval=0.5) == "1"
+    finally:
+        servers.stop_process(process)
