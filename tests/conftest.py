@@ -3,15 +3,23 @@ per test run."""
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
 
 from house_prices.settings import Settings
-from testsupport import servers
+from testsupport import molecule, servers
 from testsupport.airflow import airflow_home
 from testsupport.model_server import TOKEN
 from testsupport.registered_models import MlflowServer, register_versions
+from testsupport.render import (
+    EXAMPLE_INVENTORY,
+    TLS_OFF_SETTINGS,
+    VARIANT_SETTINGS,
+    Rendered,
+    render,
+)
 
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
@@ -28,6 +36,21 @@ def pytest_collection_modifyitems(items):
         ]
         if budgets and item.get_closest_marker("timeout") is None:
             item.add_marker(pytest.mark.timeout(max(budgets)))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def molecule_scenarios_in_background(request):
+    """Start the selected Molecule scenarios with the session: they run beside the other
+    tests (testsupport/molecule.py), and tests/molecule waits for their results."""
+    selected = {
+        item.callspec.params["scenario"]
+        for item in request.session.items
+        if item.originalname == "test_molecule_scenario"
+    }
+    if selected:
+        molecule.start(selected)
+    yield
+    molecule.finish()
 
 
 @pytest.fixture(scope="session")
@@ -60,3 +83,47 @@ def mlflow_server(mlflow_url, tmp_path_factory) -> MlflowServer:
 def airflow_env(tmp_path_factory, mlflow_url, s3_url):
     """Environment for Airflow CLI runs of the DAG against real MLflow, S3 and the emulator."""
     return airflow_home(tmp_path_factory.mktemp("airflow"), mlflow_url, s3_url)
+
+
+# The renders of the run: each takes about 90 s, so every module shares these five.
+@pytest.fixture(scope="session")
+def rendered(tmp_path_factory) -> Rendered:
+    """The fixture inventory with its defaults (TLS on, MetalLB pool set: LoadBalancers),
+    the real Secret manifests included (render_secrets=true)."""
+    return render(tmp_path_factory.mktemp("render-default"), "-e", "render_secrets=true")
+
+
+@pytest.fixture(scope="session")
+def rendered_example(tmp_path_factory) -> Rendered:
+    """The committed example inventory (inventory/example), exactly as a user copies it."""
+    return render(tmp_path_factory.mktemp("render-example"), source=EXAMPLE_INVENTORY)
+
+
+@pytest.fixture(scope="session")
+def rendered_nodeport(tmp_path_factory) -> Rendered:
+    """The fixture inventory with MetalLB, MLflow auth and TLS off."""
+    return render(
+        tmp_path_factory.mktemp("render-nodeport"),
+        "-e",
+        '{"platform_metallb_enabled": false, "platform_mlflow_auth_enabled": false,'
+        ' "platform_tls_enabled": false}',
+    )
+
+
+@pytest.fixture(scope="session")
+def rendered_tls_off(tmp_path_factory) -> Rendered:
+    """The fixture inventory with TLS_OFF_SETTINGS (TLS off, Secrets included)."""
+    return render(tmp_path_factory.mktemp("render-tls-off"), "-e", json.dumps(TLS_OFF_SETTINGS))
+
+
+@pytest.fixture(scope="session")
+def rendered_variant(tmp_path_factory) -> Rendered:
+    """The fixture inventory with every setting of VARIANT_SETTINGS changed from its default,
+    Secrets included; each module checks the effect of its own settings."""
+    return render(
+        tmp_path_factory.mktemp("render-variant"),
+        "-e",
+        json.dumps(VARIANT_SETTINGS),
+        "-e",
+        "render_secrets=true",
+    )

@@ -9,6 +9,8 @@ import subprocess
 from pathlib import Path
 from types import ModuleType
 
+import yaml
+
 from testsupport.servers import BIN
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,6 +49,28 @@ def ansible_playbook(
 def run_playbook(playbook: str, inventory: Path, *args: str, check: bool = True):
     """Run playbooks/<playbook> and return the CompletedProcess (stdout and stderr separate)."""
     return ansible_playbook(REPO / "playbooks" / playbook, "-i", str(inventory), *args, check=check)
+
+
+def local_playbook(tmp: Path, name: str, play: dict) -> Path:
+    """Write a playbook of one control-machine play (after platform_target.yml) into
+    ``tmp``/playbooks, the way the repository's playbooks sit: the roles read files next to
+    the playbook's directory (../pyproject.toml, ../versions.yml), linked here."""
+    (tmp / "playbooks").mkdir(parents=True, exist_ok=True)
+    for linked in ("pyproject.toml", "versions.yml"):
+        if not (tmp / linked).exists():
+            (tmp / linked).symlink_to(REPO / linked)
+    playbook = tmp / "playbooks" / name
+    base = {
+        "hosts": "platform_control",
+        "gather_facts": False,
+        "vars_files": [str(REPO / "versions.yml")],
+    }
+    document = [
+        {"ansible.builtin.import_playbook": str(REPO / "playbooks" / "platform_target.yml")},
+        base | play | {"vars": {"ansible_connection": "local", **play.get("vars", {})}},
+    ]
+    playbook.write_text(yaml.safe_dump(document, sort_keys=False))
+    return playbook
 
 
 def recap(output: str) -> dict[str, int]:

@@ -1,5 +1,6 @@
 """The embedded platform phones nowhere: a full ``appliance up`` (start, pipeline run, champion)
-and a visit of every UI, traced with ``strace -f -e trace=connect``.
+and a visit of every UI, traced with ``strace -f -e trace=connect``. The ``up`` runs in secure
+mode (``APPLIANCE_SECURE=on``), whose TLS and API keys are checked on the same platform.
 
 Every process of the platform is a descendant of the traced launcher (supervisord daemonizes
 but stays in the trace), so any connection attempt to a non-loopback address, successful or
@@ -16,20 +17,26 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import socket
+import ssl
 import subprocess
+import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
 
 from testsupport import servers
+from testsupport.model_server import LISTING
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 APPLIANCE = REPO / "embedded" / "appliance.py"
-SERVICES = ("data_api", "mlflow", "airflow", "model_server", "web_ui", "prometheus")
+sys.path.insert(0, str(REPO / "embedded"))
+import services  # noqa: E402 (embedded/ is a directory of scripts, not a package)
 
 #: mlflow/telemetry/utils.py _is_ci_env_or_testing: any of these turns telemetry off by itself.
 CI_MARKERS = (
@@ -205,37 +212,81 @@ def test_started_programs_reads_the_environment_of_each_exec():
     assert mlflow_telemetry_off(git_env) and not mlflow_telemetry_off(env)
 
 
-def _visit_every_ui(urls: dict[str, str], operator_token: str) -> None:
+def _visit_every_ui(urls: dict[str, str], operator_token: str, ca: str) -> None:
     """What a person opening each UI makes the servers do (pages, API calls behind them)."""
     for path in ("/", "/ajax-api/3.0/mlflow/ui-telemetry", "/api/2.0/mlflow/experiments/search"):
         requests.get(urls["mlflow"] + path, params={"max_results": 10}, timeout=30)
     for path in ("/", "/api/v2/monitor/health", "/api/v2/version"):
         requests.get(urls["airflow"] + path, timeout=30)
+    # verify= per request: requests lets REQUESTS_CA_BUNDLE override a Session's verify.
     web = requests.Session()
     for path in ("/", "/compare", "/models", "/status"):
-        page = web.get(urls["web_ui"] + path, timeout=60)
+        page = web.get(urls["web_ui"] + path, verify=ca, timeout=60)
         assert page.status_code < 500, (path, page.status_code)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     if token:
         web.post(
             urls["web_ui"] + "/status/login",
             data={"csrf_token": token[1], "token": operator_token},
+            verify=ca,
             timeout=30,
         )
-        web.get(urls["web_ui"] + "/status", timeout=60)
-    requests.get(urls["model_server"] + "/model", timeout=30)
+        web.get(urls["web_ui"] + "/status", verify=ca, timeout=60)
+    requests.get(urls["model_server"] + "/model", verify=ca, timeout=30)
     requests.get(urls["data_api"] + "/health", timeout=30)
 
 
-def test_a_pipeline_run_and_ui_visits_make_no_connection_off_the_machine(tmp_path):
-    state = tmp_path / "state"
-    ports = {name: servers.free_port() for name in SERVICES}
+@dataclass
+class TracedPlatform:
+    """An ``appliance up`` in secure mode under strace, run until the platform runs."""
+
+    state: Path
+    ports: dict[str, int]
+    env: dict[str, str]
+    tracer: subprocess.Popen
+    trace_file: Path
+    up_seconds: float
+
+    @property
+    def ca(self) -> str:
+        return str(self.state / "tls" / "ca.crt")
+
+    @property
+    def urls(self) -> dict[str, str]:
+        return services.urls(self.env)
+
+    @property
+    def secrets(self) -> dict[str, str]:
+        return dict(
+            line.split("=", 1)
+            for line in (self.state / "secrets.env").read_text().splitlines()
+            if "=" in line and not line.startswith("#")
+        )
+
+    def stop(self) -> str:
+        """``appliance down`` (again is harmless), then the finished trace."""
+        down = [str(servers.BIN / "python"), str(APPLIANCE), "down"]
+        subprocess.run(down, env=self.env, capture_output=True, timeout=180, check=False)
+        try:
+            self.tracer.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.tracer.pid, 9)
+            self.tracer.wait()
+        return self.trace_file.read_text()
+
+
+@pytest.fixture(scope="module")
+def traced_platform(tmp_path_factory):
+    """One traced ``appliance up`` for this module, in secure mode (TLS and API keys), the mode
+    with more to start; the plain mode's ``up`` runs in test_embedded_backup."""
+    tmp = tmp_path_factory.mktemp("traced-up")
+    state = tmp / "state"
+    ports = {service.name: servers.free_port() for service in services.SERVICES}
     env = {key: value for key, value in os.environ.items() if key not in CI_MARKERS}
     env.update({f"APPLIANCE_{name.upper()}_PORT": str(port) for name, port in ports.items()})
-    env["APPLIANCE_STATE"] = str(state)
-    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    trace_file = tmp_path / "connect.trace"
-    up_log = tmp_path / "up.log"
+    env.update({"APPLIANCE_STATE": str(state), "APPLIANCE_SECURE": "on"})
+    trace_file = tmp / "connect.trace"
+    up_log = tmp / "up.log"
     started = time.monotonic()
     with up_log.open("w") as log:
         tracer = subprocess.Popen(
@@ -260,7 +311,7 @@ def test_a_pipeline_run_and_ui_visits_make_no_connection_off_the_machine(tmp_pat
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    down = [str(servers.BIN / "python"), str(APPLIANCE), "down"]
+    platform = TracedPlatform(state, ports, env, tracer, trace_file, 0.0)
     try:
         deadline = time.monotonic() + 1200
         while "The platform runs." not in up_log.read_text():
@@ -269,27 +320,62 @@ def test_a_pipeline_run_and_ui_visits_make_no_connection_off_the_machine(tmp_pat
                 up_log.read_text()[-3000:]
             )
             time.sleep(3)
-        up_seconds = time.monotonic() - started
-        secrets = dict(
-            line.split("=", 1)
-            for line in (state / "secrets.env").read_text().splitlines()
-            if "=" in line and not line.startswith("#")
-        )
-        _visit_every_ui(urls, secrets["WEB_OPERATOR_TOKEN"])
-
-        supervisord = int((state / "supervisord.pid").read_text())
-        listening = _listening_addresses(_descendants(supervisord))
-        assert any(address.endswith(f":{ports['mlflow']}") for address in listening), listening
-        exposed = {address: cmd for address, cmd in listening.items() if not _loopback(address)}
-        assert exposed == {}, "the embedded platform must listen on loopback only"
+        assert "Secure mode" in up_log.read_text()
+        platform.up_seconds = time.monotonic() - started
+        yield platform
     finally:
-        subprocess.run(down, env=env, capture_output=True, timeout=180, check=False)
-        try:
-            tracer.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            os.killpg(tracer.pid, 9)
-            tracer.wait()
-    trace = trace_file.read_text()
+        platform.stop()
+
+
+def test_secure_mode_serves_tls_and_wants_keys(traced_platform):
+    """The pipeline's run ended with a champion (its reload call reached the https model
+    server with the operator key, verifying the local CA); the model server refuses keyless
+    and plain-HTTP requests and answers a client key; the web UI serves TLS, HSTS and a
+    Secure session cookie."""
+    ca, urls, ports = traced_platform.ca, traced_platform.urls, traced_platform.ports
+    model_server, web_ui = urls["model_server"], urls["web_ui"]
+    assert model_server.startswith("https://") and web_ui.startswith("https://")
+
+    keyless = requests.post(f"{model_server}/predict", json=LISTING, verify=ca, timeout=30)
+    assert keyless.status_code == 401
+    headers = {"X-API-Key": traced_platform.secrets["MODEL_SERVER_SCRIPTS_KEY"]}
+    scored = requests.post(
+        f"{model_server}/predict", json=LISTING, headers=headers, verify=ca, timeout=30
+    )
+    assert scored.status_code == 200, scored.text
+    assert scored.json()["price"] > 0
+    log = requests.get(f"{model_server}/predictions", headers=headers, verify=ca, timeout=30)
+    assert log.status_code == 403  # a client key is not an operator key
+    with pytest.raises(requests.exceptions.SSLError):
+        requests.get(f"{model_server}/health", timeout=30)  # the public trust store
+    with pytest.raises(requests.exceptions.ConnectionError):
+        requests.get(f"http://127.0.0.1:{ports['model_server']}/health", timeout=30)
+
+    page = requests.Session().get(f"{web_ui}/", verify=ca, timeout=60)
+    assert page.status_code == 200
+    assert "Strict-Transport-Security" in page.headers
+    # The form's CSRF token lives in the session: its cookie is set on this page.
+    cookies = page.headers.get("Set-Cookie", "")
+    assert "session=" in cookies and "Secure" in cookies, cookies
+    context = ssl.create_default_context(cafile=ca)
+    with context.wrap_socket(
+        socket.create_connection(("127.0.0.1", ports["web_ui"])), server_hostname="127.0.0.1"
+    ) as tls_socket:
+        assert tls_socket.version() in ("TLSv1.2", "TLSv1.3")
+
+
+def test_a_pipeline_run_and_ui_visits_make_no_connection_off_the_machine(traced_platform):
+    _visit_every_ui(
+        traced_platform.urls, traced_platform.secrets["WEB_OPERATOR_TOKEN"], traced_platform.ca
+    )
+    supervisord = int((traced_platform.state / "supervisord.pid").read_text())
+    listening = _listening_addresses(_descendants(supervisord))
+    mlflow_port = traced_platform.ports["mlflow"]
+    assert any(address.endswith(f":{mlflow_port}") for address in listening), listening
+    exposed = {address: cmd for address, cmd in listening.items() if not _loopback(address)}
+    assert exposed == {}, "the embedded platform must listen on loopback only"
+
+    trace = traced_platform.stop()
     # The first exec is the launcher itself, in the test's environment: it sets the switches
     # for itself (os.environ) and everything it starts.
     launcher, *programs = started_programs(trace)
@@ -303,6 +389,6 @@ def test_a_pipeline_run_and_ui_visits_make_no_connection_off_the_machine(tmp_pat
     assert len(connects) > 100, "the trace saw the platform's own loopback traffic"
     assert non_loopback_connects(trace) == []
     print(
-        f"appliance up under strace: {up_seconds:.0f} s; {len(programs)} programs started, "
-        f"{len(connects)} connect() calls traced"
+        f"appliance up (secure mode) under strace: {traced_platform.up_seconds:.0f} s; "
+        f"{len(programs)} programs started, {len(connects)} connect() calls traced"
     )

@@ -1,27 +1,19 @@
 """The embedded platform's secure mode (``APPLIANCE_SECURE=on``): TLS and API keys for real.
 
-The unit tests cover the local CA (made once, private, reused, renewed before expiry) and the
-setting. The integration test runs the whole ``appliance up`` in secure mode: the pipeline's
-run ends with a champion (its reload call reaches the https model server with the operator
-key, verifying the local CA), the model server refuses keyless and plain-HTTP requests and
-answers a client key, and the web UI serves its pages over TLS with a Secure session cookie.
+These tests cover the local CA (made once, private, reused, renewed before expiry) and the
+setting. The whole ``appliance up`` in secure mode runs in test_no_outbound_calls_traced.py
+(one ``up`` for both): the pipeline's run ends with a champion, the model server wants keys
+and TLS, the web UI serves TLS with a Secure session cookie.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import socket
-import ssl
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import requests
-
-from testsupport import servers
-from testsupport.model_server import LISTING
 
 REPO = Path(__file__).resolve().parents[2]
 APPLIANCE = REPO / "embedded" / "appliance.py"
@@ -88,58 +80,3 @@ def test_secure_environment_turns_keys_and_tls_on(tmp_path):
     )
     assert env["PLATFORM_CA_FILE"] == str(tls["ca"])
     assert env["MODEL_SERVER_BIND"] == services.urls({})["model_server"].split("://")[1]
-
-
-@pytest.mark.integration
-def test_appliance_up_in_secure_mode_serves_tls_and_wants_keys(tmp_path):
-    state = tmp_path / "state"
-    ports = {service.name: servers.free_port() for service in services.SERVICES}
-    env = {**os.environ, "APPLIANCE_STATE": str(state), "APPLIANCE_SECURE": "on"}
-    env.update({f"APPLIANCE_{name.upper()}_PORT": str(port) for name, port in ports.items()})
-    command = [str(servers.BIN / "python"), str(APPLIANCE)]
-    try:
-        up = subprocess.run(
-            [*command, "up"], env=env, capture_output=True, text=True, timeout=1200, check=False
-        )
-        assert up.returncode == 0, (up.stdout + up.stderr)[-4000:]
-        assert "Secure mode" in up.stdout
-        ca = str(state / "tls" / "ca.crt")
-        secrets = dict(
-            line.split("=", 1)
-            for line in (state / "secrets.env").read_text().splitlines()
-            if "=" in line and not line.startswith("#")
-        )
-        model_server = f"https://127.0.0.1:{ports['model_server']}"
-        web_ui = f"https://127.0.0.1:{ports['web_ui']}"
-
-        keyless = requests.post(f"{model_server}/predict", json=LISTING, verify=ca, timeout=30)
-        assert keyless.status_code == 401
-        headers = {"X-API-Key": secrets["MODEL_SERVER_SCRIPTS_KEY"]}
-        scored = requests.post(
-            f"{model_server}/predict", json=LISTING, headers=headers, verify=ca, timeout=30
-        )
-        assert scored.status_code == 200, scored.text
-        assert scored.json()["price"] > 0
-        log = requests.get(f"{model_server}/predictions", headers=headers, verify=ca, timeout=30)
-        assert log.status_code == 403  # a client key is not an operator key
-        with pytest.raises(requests.exceptions.SSLError):
-            requests.get(f"{model_server}/health", timeout=30)  # the public trust store
-        with pytest.raises(requests.exceptions.ConnectionError):
-            requests.get(f"http://127.0.0.1:{ports['model_server']}/health", timeout=30)
-
-        # verify= per request: requests lets REQUESTS_CA_BUNDLE override a Session's verify.
-        web = requests.Session()
-        page = web.get(f"{web_ui}/", verify=ca, timeout=60)
-        assert page.status_code == 200
-        assert "Strict-Transport-Security" in page.headers
-        # The form's CSRF token lives in the session: its cookie is set on this page.
-        cookies = page.headers.get("Set-Cookie", "")
-        assert "session=" in cookies and "Secure" in cookies, cookies
-        context = ssl.create_default_context(cafile=ca)
-        with context.wrap_socket(
-            socket.create_connection(("127.0.0.1", ports["web_ui"])),
-            server_hostname="127.0.0.1",
-        ) as tls_socket:
-            assert tls_socket.version() in ("TLSv1.2", "TLSv1.3")
-    finally:
-        subprocess.run([*command, "down"], env=env, capture_output=True, timeout=180, check=False)

@@ -35,12 +35,11 @@ import pytest
 import requests
 import yaml
 
-from tests.manifests.conftest import REPO, _render
+from tests.manifests.conftest import REPO
 from testsupport.postgres import bootstrap, cluster, pg_bin
 from testsupport.servers import BIN
 
 ULIMITS = ["--ulimit=nofile=20000:20000", "--ulimit=nproc=32768:32768"]
-DATA_API_URL = "http://data-api:8900"
 # The Services of our image's workloads, plus the data API (the emulator, also in our image).
 SERVICES = ("mlflow", "airflow-api-server", "model-server", "web-ui", "data-api")
 
@@ -71,22 +70,16 @@ def app_image() -> str:
 
 
 @pytest.fixture(scope="session")
-def image_render(tmp_path_factory):
-    """The fixture inventory rendered with its Secrets; the data API is the emulator here.
+def image_render(rendered_tls_off):
+    """The session's TLS-off render (tests/conftest.py), with its Secrets; the data API is
+    the emulator here.
 
     TLS off: the stand-ins for PostgreSQL (Debian's) and SeaweedFS (moto) here speak plain
     TCP/HTTP. The TLS settings are run against real TLS servers in tests/manifests
     (test_postgres_tls, test_s3_tls, test_mlflow_server_config, test_airflow_api_auth).
     """
-    return _render(
-        tmp_path_factory.mktemp("render-image"),
-        "-e",
-        "render_secrets=true",
-        "-e",
-        "platform_tls_enabled=false",
-        "-e",
-        f"platform_data_api_url={DATA_API_URL}",
-    )
+    assert rendered_tls_off.files["40-airflow.yaml"], "no Airflow manifests rendered"
+    return rendered_tls_off
 
 
 @dataclass

@@ -46,8 +46,8 @@ def _task_pod_env(render, docs, dest) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def api_server(rendered_with_secrets, tmp_path_factory):
-    render = rendered_with_secrets
+def api_server(rendered, tmp_path_factory):
+    render = rendered
     home = tmp_path_factory.mktemp("airflow-home")
     docs = {
         (d["kind"], d["metadata"]["name"]): d

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import yaml
 
-from .conftest import _render
-
 
 def _secret(render_dir, file, name):
     docs = yaml.safe_load_all((render_dir / "secrets" / file).read_text())
@@ -22,8 +20,8 @@ def _env(rendered, deployment):
     return {e["name"]: e.get("value") for e in container["env"]}, container
 
 
-def test_keys_on_by_default_each_client_holds_its_own(rendered_with_secrets):
-    r = rendered_with_secrets
+def test_keys_on_by_default_each_client_holds_its_own(rendered):
+    r = rendered
     env, container = _env(r, "model-server")
     assert env["MODEL_SERVER_AUTH"] == "on"
     assert {"name": "metrics", "containerPort": 9464} in container["ports"]
@@ -42,14 +40,9 @@ def test_keys_on_by_default_each_client_holds_its_own(rendered_with_secrets):
     assert web["MODEL_SERVER_API_KEY"] == r.secrets["model_server_api_key_web_ui"]
 
 
-def test_revoked_key_leaves_the_server_and_its_client(tmp_path):
-    r = _render(
-        tmp_path,
-        "-e",
-        "render_secrets=true",
-        "-e",
-        '{"platform_secrets_api_keys_revoked": ["web_ui"], "model_server_auth": false}',
-    )
+def test_revoked_key_leaves_the_server_and_its_client(rendered_variant):
+    """VARIANT_SETTINGS revoke the web UI's key and turn the model server's keys off."""
+    r = rendered_variant
     keys = _secret(r.dir, "50-model-server.yaml", "model-server-credentials")["stringData"]
     assert "web_ui:" not in keys["MODEL_SERVER_API_KEYS"]
     assert r.secrets["model_server_api_key_web_ui"] not in keys["MODEL_SERVER_API_KEYS"]

@@ -8,13 +8,9 @@ e.g. a web UI that keeps reading the model ``house-price`` after the operator re
 
 from __future__ import annotations
 
-import json
 import re
 
-import pytest
-
 from . import policy
-from .conftest import _render
 
 CLIENT_VARIABLES = (
     "MLFLOW_TRACKING_URI",
@@ -41,20 +37,6 @@ PARTIAL_CLIENTS = {
     "Job/mlflow-accounts": {"MLFLOW_TRACKING_URI"},  # creates the pipeline's MLflow account
     "CronJob/mlflow-gc": {"MLFLOW_TRACKING_URI"},  # `mlflow gc` deletes artifacts through it
 }
-RENAMED = {
-    "platform_model_name": "renamed-model",
-    "platform_model_server_port": 8123,
-    "platform_mlflow_port": 5123,
-    "platform_airflow_api_port": 8124,
-    "platform_data_api_url": "http://data.example.test:9000",
-    "platform_tls_enabled": False,
-}
-
-
-@pytest.fixture(scope="module")
-def rendered_renamed(tmp_path_factory):
-    """The fixture inventory with every client setting changed from its default."""
-    return _render(tmp_path_factory.mktemp("render-renamed"), "-e", json.dumps(RENAMED))
 
 
 def container_environments(docs: list[dict]) -> dict[str, dict[str, str]]:
@@ -119,9 +101,9 @@ def test_every_client_carries_the_whole_client_environment(rendered):
     assert partial_client_values(rendered.docs)["MLFLOW_TRACKING_URI"] == "https://mlflow:5000"
 
 
-def test_changed_client_settings_reach_every_client(rendered_renamed):
+def test_changed_client_settings_reach_every_client(rendered_variant):
     """Every setting changed, TLS off included: plain URLs and no CA settings."""
-    clients = client_environments(rendered_renamed.docs)
+    clients = client_environments(rendered_variant.docs)
     assert {where.rsplit("/", 1)[0] for where in clients} == CLIENTS
     expected = {
         "MLFLOW_TRACKING_URI": "http://mlflow:5123",
@@ -133,7 +115,7 @@ def test_changed_client_settings_reach_every_client(rendered_renamed):
     for where, env in clients.items():
         variables = CLIENT_VARIABLES + TRUST_VARIABLES
         assert {name: env.get(name) for name in variables} == expected, where
-    assert partial_client_values(rendered_renamed.docs)["MLFLOW_TRACKING_URI"] == (
+    assert partial_client_values(rendered_variant.docs)["MLFLOW_TRACKING_URI"] == (
         "http://mlflow:5123"
     )
 

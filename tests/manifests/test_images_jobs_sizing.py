@@ -15,12 +15,12 @@ import pytest
 import yaml
 
 from tests.roles.test_metallb_manifests import render as render_metallb_role
+from testsupport.render import REGISTRY_MIRROR as MIRROR
 
 from . import policy
 from .conftest import REPO
 
 VERSIONS = yaml.safe_load((REPO / "versions.yml").read_text())
-MIRROR = "mirror.example.lan:5000"
 
 
 def _load(path: Path):
@@ -48,15 +48,6 @@ def render_metallb(tmp_path: Path, inventory: Path, **extra) -> list[dict]:
     return [d for d in yaml.safe_load_all((out / "metallb.yaml").read_text()) if d]
 
 
-@pytest.fixture(scope="module")
-def rendered_mirror(tmp_path_factory):
-    from .conftest import _render
-
-    return _render(
-        tmp_path_factory.mktemp("render-mirror"), "-e", f"platform_registry_mirror={MIRROR}"
-    )
-
-
 @pytest.mark.parametrize("mirror", ["", MIRROR])
 @pytest.mark.parametrize("inventory", ["example", "fixture"])
 def test_every_rendered_image_names_its_registry_host(
@@ -69,7 +60,7 @@ def test_every_rendered_image_names_its_registry_host(
         inv = Path(__file__).parent / "fixtures" / "inventory"
         platform_docs = rendered.docs
     if mirror:
-        platform_docs = request.getfixturevalue("rendered_mirror").docs
+        platform_docs = request.getfixturevalue("rendered_variant").docs
     extra = {"platform_registry_mirror": mirror} if mirror else {}
     docs = platform_docs + render_metallb(tmp_path, inv, **extra)
     images = [image for _where, image in policy.all_images(docs)]

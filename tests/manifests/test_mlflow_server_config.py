@@ -61,8 +61,8 @@ def _rendered_env(render, pod_spec: dict, dest: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def mlflow_server(rendered_with_secrets, tmp_path_factory):
-    render = rendered_with_secrets
+def mlflow_server(rendered, tmp_path_factory):
+    render = rendered
     tmp = tmp_path_factory.mktemp("mlflow-server")
     docs = [d for d in yaml.safe_load_all((render.dir / "30-mlflow.yaml").read_text()) if d]
     deployment = next(d for d in docs if d["kind"] == "Deployment")
@@ -97,6 +97,8 @@ def mlflow_server(rendered_with_secrets, tmp_path_factory):
     s3_port, port = free_port(), free_port()
     env = {
         **{k: v for k, v in os.environ.items() if k not in TRUST_OVERRIDES},
+        # The container's literal settings, then the local stand-ins for its services.
+        **_rendered_env(render, pod, tmp / "server-env"),
         "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}",
         "AWS_ACCESS_KEY_ID": s3_keys[0],
         "AWS_SECRET_ACCESS_KEY": s3_keys[1],
@@ -153,6 +155,7 @@ def mlflow_server(rendered_with_secrets, tmp_path_factory):
         url = f"https://127.0.0.1:{port}"
         wait_http(f"{url}/health", 240, server, tmp / "mlflow.log", verify=ca)
         server_info = {
+            "pid": server.pid,
             "url": url,
             "port": port,
             "ca": ca,
@@ -192,6 +195,21 @@ def mlflow_server(rendered_with_secrets, tmp_path_factory):
         if server is not None:
             _stop(server)
         _stop(moto)
+
+
+def test_the_server_starts_no_job_runner(mlflow_server):
+    """The rendered environment turns MLflow's job runner off: no huey workers (eight of about
+    240 MB each with the default) beside the server."""
+    session = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[3]) == mlflow_server["pid"]:  # the session the server leads
+                session.append((stat.parent / "cmdline").read_bytes().replace(b"\0", b" "))
+        except (OSError, ValueError):
+            continue
+    assert any(b"mlflow" in command for command in session), session
+    assert not [command for command in session if b"huey" in command]
 
 
 def _smoke(server, *args: str) -> subprocess.CompletedProcess:
@@ -244,15 +262,13 @@ def test_basic_auth_is_on_with_the_generated_password(mlflow_server):
     assert requests.get(url, auth=mlflow_server["auth"], timeout=30, verify=ca).status_code == 200
 
 
-def test_metrics_answer_prometheus_with_the_password_it_mounts(
-    mlflow_server, rendered_with_secrets
-):
+def test_metrics_answer_prometheus_with_the_password_it_mounts(mlflow_server, rendered):
     """--expose-prometheus: /metrics as the monitoring role's scrape job reads it.
 
     MLflow's basic-auth is fail-closed: /metrics has no permission rule, so only an admin gets
     it. Prometheus mounts the admin password alone; the reader is refused.
     """
-    docs = yaml.safe_load_all((rendered_with_secrets.dir / "70-monitoring.yaml").read_text())
+    docs = yaml.safe_load_all((rendered.dir / "70-monitoring.yaml").read_text())
     prometheus = next(
         d for d in docs if d and d["kind"] == "Deployment" and d["metadata"]["name"] == "prometheus"
     )
@@ -265,9 +281,7 @@ def test_metrics_answer_prometheus_with_the_password_it_mounts(
     (item,) = volume["secret"]["items"]
     secrets = {
         d["metadata"]["name"]: d["stringData"]
-        for d in yaml.safe_load_all(
-            (rendered_with_secrets.dir / "secrets" / "30-mlflow.yaml").read_text()
-        )
+        for d in yaml.safe_load_all((rendered.dir / "secrets" / "30-mlflow.yaml").read_text())
     }
     password = secrets["mlflow-credentials"][item["key"]]
     url = f"{mlflow_server['url']}/metrics"

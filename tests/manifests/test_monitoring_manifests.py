@@ -7,10 +7,9 @@ import json
 import shutil
 import subprocess
 
-import pytest
 import yaml
 
-from .conftest import REPO, _render
+from .conftest import REPO
 from .test_rendered_manifests import by_kind
 
 PROMTOOL = shutil.which("promtool") or "promtool-missing:run-scripts/system-packages.sh"
@@ -104,12 +103,6 @@ def test_cluster_and_embedded_rules_are_one_source(rendered):
 
     cluster = _config_map(rendered, "prometheus-config")["alerts.rules.yml"]
     assert yaml.safe_load(cluster) == yaml.safe_load(render.render_alert_rules())
-
-
-@pytest.fixture(scope="module")
-def rendered_tls_off(tmp_path_factory):
-    """The fixture inventory rendered with platform_tls_enabled=false."""
-    return _render(tmp_path_factory.mktemp("render-tls-off"), "-e", "platform_tls_enabled=false")
 
 
 def _prometheus(rendered):

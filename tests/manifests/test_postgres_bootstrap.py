@@ -27,10 +27,10 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def postgres(rendered_with_secrets):
-    superuser = rendered_with_secrets.secrets["postgres_superuser_password"]
+def postgres(rendered):
+    superuser = rendered.secrets["postgres_superuser_password"]
     port = free_port()
-    with manifest_cluster(rendered_with_secrets, superuser, port) as server:
+    with manifest_cluster(rendered, superuser, port) as server:
         yield server
 
 
@@ -60,8 +60,8 @@ def _local(url: str, postgres) -> str:
     return client_url(url, postgres)
 
 
-def test_bootstrap_creates_databases_idempotently(rendered_with_secrets, postgres):
-    render = rendered_with_secrets
+def test_bootstrap_creates_databases_idempotently(rendered, postgres):
+    render = rendered
     for _ in range(2):
         proc = _bootstrap(render, postgres)
         assert proc.returncode == 0, proc.stderr
@@ -85,8 +85,8 @@ def test_bootstrap_creates_databases_idempotently(rendered_with_secrets, postgre
     assert _bootstrap(render, postgres).returncode == 0
 
 
-def test_rendered_urls_migrate_airflow_and_mlflow(rendered_with_secrets, postgres):
-    render = rendered_with_secrets
+def test_rendered_urls_migrate_airflow_and_mlflow(rendered, postgres):
+    render = rendered
     assert _bootstrap(render, postgres).returncode == 0
     airflow_url = _local(
         _secrets(render, "40-airflow")["airflow-credentials"][

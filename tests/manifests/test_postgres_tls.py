@@ -24,9 +24,9 @@ def _pod(render) -> dict:
 
 
 @pytest.fixture(scope="module")
-def tls_postgres(rendered_with_secrets):
-    password = rendered_with_secrets.secrets["postgres_superuser_password"]
-    with manifest_cluster(rendered_with_secrets, password, free_port()) as server:
+def tls_postgres(rendered):
+    password = rendered.secrets["postgres_superuser_password"]
+    with manifest_cluster(rendered, password, free_port()) as server:
         assert server["ca"], "the rendered StatefulSet does not run with ssl=on"
         yield {**server, "password": password}
 
@@ -46,8 +46,8 @@ def _psql(pg, *, password=None, **params) -> subprocess.CompletedProcess:
     )  # fmt: skip
 
 
-def test_rendered_server_serves_tls_with_a_root_owned_key(rendered_with_secrets, tls_postgres):
-    args = _pod(rendered_with_secrets)["containers"][0]["args"]
+def test_rendered_server_serves_tls_with_a_root_owned_key(rendered, tls_postgres):
+    args = _pod(rendered)["containers"][0]["args"]
     assert {"ssl=on", "ssl_cert_file=/etc/platform-tls/tls.crt",
             "ssl_key_file=/etc/platform-tls/tls.key"} <= set(args)  # fmt: skip
     assert any(a.startswith("hba_file=") for a in args)
@@ -88,8 +88,8 @@ def test_local_socket_still_needs_no_password(tls_postgres):
     assert proc.returncode == 0, proc.stderr
 
 
-def test_bootstrap_job_and_rendered_client_url_verify(rendered_with_secrets, tls_postgres):
-    render = rendered_with_secrets
+def test_bootstrap_job_and_rendered_client_url_verify(rendered, tls_postgres):
+    render = rendered
     # The bootstrap Job verifies the server against the CA it mounts, and runs with its own
     # environment (the CA at its local copy) against the server.
     (job,) = [d for d in render.files["10-postgresql.yaml"] if d["kind"] == "Job"]

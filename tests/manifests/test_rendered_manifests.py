@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from testsupport.render import REGISTRY_MIRROR
+
 from . import policy
 from .conftest import REPO
 
@@ -91,7 +93,7 @@ def test_schema_and_policies(request, fixture):
         assert check(docs) == [], check.__name__
 
 
-@pytest.mark.parametrize("fixture", ["rendered", "rendered_nodeport", "rendered_with_secrets"])
+@pytest.mark.parametrize("fixture", ["rendered", "rendered_nodeport", "rendered_variant"])
 def test_no_generated_secret_value_in_render_dir(request, fixture):
     render = request.getfixturevalue(fixture)
     values = [str(v) for v in render.secrets.values()]
@@ -103,9 +105,9 @@ def test_no_generated_secret_value_in_render_dir(request, fixture):
     assert "<redacted>" in text
 
 
-def test_real_secrets_only_when_asked(rendered, rendered_with_secrets):
-    assert not (rendered.dir / "secrets").exists()
-    secret_dir = rendered_with_secrets.dir / "secrets"
+def test_real_secrets_only_when_asked(rendered_nodeport, rendered):
+    assert not (rendered_nodeport.dir / "secrets").exists()
+    secret_dir = rendered.dir / "secrets"
     assert oct(secret_dir.stat().st_mode & 0o777) == "0o700"
     files = sorted(secret_dir.glob("*.yaml"))
     assert files, "render_secrets=true wrote no Secret manifests"
@@ -113,7 +115,7 @@ def test_real_secrets_only_when_asked(rendered, rendered_with_secrets):
     assert {d["kind"] for d in docs} == {"Secret"}
     assert all(oct(f.stat().st_mode & 0o777) == "0o600" for f in files)
     text = "\n".join(f.read_text() for f in files)
-    assert rendered_with_secrets.secrets["airflow_fernet_key"] in text
+    assert rendered.secrets["airflow_fernet_key"] in text
     assert policy.validate_schema(docs) == []
 
 
@@ -170,27 +172,13 @@ def test_images_come_from_versions_yml_and_one_app_image(rendered):
     assert mlflow["metadata"]["annotations"]["house-prices/mlflow-version"] == VERSIONS["mlflow"]
 
 
-def test_registry_mirror_replaces_every_public_registry_host(tmp_path):
-    from testsupport.ansible import run_playbook
-
-    from .conftest import copy_inventory, load_rendered
-
-    inventory = copy_inventory(tmp_path / "inventory")
-    out = tmp_path / "out"
-    run_playbook(
-        "render.yml",
-        inventory,
-        "-e",
-        f"render_dir={out}",
-        "-e",
-        "platform_registry_mirror=registry.example.lan:5000",
-    )
-    docs = [d for ds in load_rendered(out).values() for d in ds]
+def test_registry_mirror_replaces_every_public_registry_host(rendered_variant):
+    docs = rendered_variant.docs
     images = {image for _where, image in policy.all_images(docs)}
     # Our image is imported into K3s (localhost), never pulled; every other image is mirrored.
     assert APP_IMAGE in images
     assert images - {APP_IMAGE} == {
-        "registry.example.lan:5000/{repository}:{tag}".format(**VERSIONS["images"][key])
+        f"{REGISTRY_MIRROR}/{{repository}}:{{tag}}".format(**VERSIONS["images"][key])
         for key in ("postgres", "seaweedfs", *MONITORING_IMAGES)
     }
     assert policy.check_images(docs) == []

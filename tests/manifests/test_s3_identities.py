@@ -36,8 +36,8 @@ def can_do(actions: list[str], action: str, bucket: str, key: str = "") -> bool:
 
 
 @pytest.fixture(scope="module")
-def s3(rendered_with_secrets):
-    render = rendered_with_secrets
+def s3(rendered):
+    render = rendered
     secrets = {
         d["metadata"]["name"]: d
         for f in (render.dir / "secrets").glob("*.yaml")

@@ -35,8 +35,8 @@ UNSET = ("AWS_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "AWS_ENDPOINT_U
 
 
 @pytest.fixture(scope="module")
-def tls_s3(rendered_with_secrets, tmp_path_factory):
-    render = rendered_with_secrets
+def tls_s3(rendered, tmp_path_factory):
+    render = rendered
     tmp = tmp_path_factory.mktemp("s3-tls")
     (sts,) = [d for d in _docs(render, "20-seaweedfs.yaml") if d["kind"] == "StatefulSet"]
     pod = sts["spec"]["template"]["spec"]
@@ -86,8 +86,8 @@ def _clean_env(**extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
-def test_bucket_job_runs_its_script_over_verified_tls(rendered_with_secrets, tls_s3):
-    render = rendered_with_secrets
+def test_bucket_job_runs_its_script_over_verified_tls(rendered, tls_s3):
+    render = rendered
     (job,) = [d for d in _docs(render, "20-seaweedfs.yaml") if d["kind"] == "Job"]
     (container,) = job["spec"]["template"]["spec"]["containers"]
     env = {e["name"]: e["value"] for e in container["env"]}
@@ -121,14 +121,12 @@ def test_bucket_job_runs_its_script_over_verified_tls(rendered_with_secrets, tls
 
 
 def test_every_rendered_endpoint_verifies_with_the_appliance_ca(
-    rendered_with_secrets, tls_s3, tmp_path, monkeypatch
+    rendered, tls_s3, tmp_path, monkeypatch
 ):
     for name in UNSET:
         monkeypatch.delenv(name, raising=False)
     endpoints = {
-        endpoint
-        for *_, env, _, _ in _containers(rendered_with_secrets)
-        for endpoint in _s3_endpoints(env)
+        endpoint for *_, env, _, _ in _containers(rendered) for endpoint in _s3_endpoints(env)
     }
     assert endpoints == {"https://seaweedfs:8333"}
     (endpoint,) = endpoints
@@ -149,13 +147,13 @@ def test_every_rendered_endpoint_verifies_with_the_appliance_ca(
 
 
 def test_pipeline_and_web_ui_store_verifies_with_the_rendered_settings(
-    rendered_with_secrets, tls_s3, monkeypatch
+    rendered, tls_s3, monkeypatch
 ):
     """house_prices.storage (minio, which ignores AWS_CA_BUNDLE by itself) with the web UI's
     rendered S3 settings: it trusts the CA named by AWS_CA_BUNDLE, and nothing else."""
     from house_prices.storage import S3Store, StorageError
 
-    (web,) = [env for name, _, env, _, _ in _containers(rendered_with_secrets) if name == "web-ui"]
+    (web,) = [env for name, _, env, _, _ in _containers(rendered) if name == "web-ui"]
     assert web["AWS_CA_BUNDLE"] == "/etc/platform-ca/ca.crt"
     endpoint = _local(web["HOUSE_PRICES_S3_ENDPOINT"], tls_s3)
     for name in UNSET:

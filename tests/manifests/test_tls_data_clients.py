@@ -7,11 +7,9 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
 import yaml
 
 from . import policy
-from .conftest import _render
 
 CA_DIR = "/etc/platform-ca"
 CA_FILE = f"{CA_DIR}/ca.crt"
@@ -23,15 +21,6 @@ S3_VARIABLES = ("MLFLOW_S3_ENDPOINT_URL", "HOUSE_PRICES_S3_ENDPOINT", "S3_ENDPOI
 PG_HOLDERS = {"mlflow", "mlflow-gc", "airflow-db-migrate", "airflow-scheduler", "model-server",
               "prediction-log-retention"}  # fmt: skip
 S3_HOLDERS = {"mlflow", "seaweedfs-buckets", "web-ui", "airflow-scheduler", "airflow-task"}
-
-
-@pytest.fixture(scope="module")
-def rendered_plain(tmp_path_factory):
-    """The fixture inventory rendered with TLS off, Secrets included."""
-    return _render(
-        tmp_path_factory.mktemp("render-tls-off"),
-        "-e", '{"platform_tls_enabled": false, "render_secrets": true}',
-    )  # fmt: skip
 
 
 def _secret_data(render) -> dict[str, dict]:
@@ -82,9 +71,9 @@ def _s3_endpoints(env: dict) -> list[str]:
     return endpoints
 
 
-def test_every_database_and_s3_client_verifies_against_the_mounted_ca(rendered_with_secrets):
+def test_every_database_and_s3_client_verifies_against_the_mounted_ca(rendered):
     pg_holders, s3_holders = set(), set()
-    for name, container, env, mounts, _ in _containers(rendered_with_secrets):
+    for name, container, env, mounts, _ in _containers(rendered):
         where = f"{name}/{container['name']}"
         urls, endpoints = _pg_urls(env), _s3_endpoints(env)
         for url in urls:
@@ -127,9 +116,9 @@ def test_servers_serve_their_certificates(rendered):
     assert all(rule[-1] == "reject" for rule in rules if rule[0] == "hostnossl")
 
 
-def test_tls_off_is_plain_everywhere(rendered_plain):
+def test_tls_off_is_plain_everywhere(rendered_tls_off):
     names = set()
-    for name, container, env, mounts, spec in _containers(rendered_plain):
+    for name, container, env, mounts, spec in _containers(rendered_tls_off):
         where = f"{name}/{container['name']}"
         names.add(name)
         for url in _pg_urls(env):
@@ -143,7 +132,7 @@ def test_tls_off_is_plain_everywhere(rendered_plain):
         for probe in ("readinessProbe", "livenessProbe"):
             assert container.get(probe, {}).get("httpGet", {}).get("scheme", "HTTP") == "HTTP"
     assert names >= PG_HOLDERS | S3_HOLDERS
-    docs = {(d["kind"], d["metadata"]["name"]): d for d in rendered_plain.docs}
+    docs = {(d["kind"], d["metadata"]["name"]): d for d in rendered_tls_off.docs}
     assert ("ConfigMap", "postgresql-hba") not in docs
     for name in ("postgresql", "seaweedfs"):
         (container,) = docs["StatefulSet", name]["spec"]["template"]["spec"]["containers"]

@@ -12,10 +12,7 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
-
 from . import policy
-from .conftest import _render
 
 FILES = ("30-mlflow.yaml", "40-airflow.yaml")
 CA_DIR = "/etc/platform-ca"
@@ -35,14 +32,6 @@ CLIENT_PODS = {
 }
 # Containers that talk to no platform service (they copy a file between volumes).
 NO_CLIENT_CONTAINERS = {"seed-passwords"}
-
-
-@pytest.fixture(scope="module")
-def rendered_plain(tmp_path_factory):
-    """The fixture inventory rendered with TLS off."""
-    return _render(
-        tmp_path_factory.mktemp("render-no-tls"), "-e", '{"platform_tls_enabled": false}'
-    )
 
 
 def _docs(render) -> list[dict]:
@@ -174,8 +163,8 @@ def test_only_the_airflow_api_server_serves_tls(rendered):
     assert "AIRFLOW__API__SSL_CERT" not in _config(rendered)
 
 
-def test_without_tls_mlflow_and_airflow_render_no_tls_setting(rendered_plain):
-    text = json.dumps(_docs(rendered_plain))
+def test_without_tls_mlflow_and_airflow_render_no_tls_setting(rendered_tls_off):
+    text = json.dumps(_docs(rendered_tls_off))
     for setting in (
         "platform-ca",
         TLS_DIR,
@@ -189,12 +178,12 @@ def test_without_tls_mlflow_and_airflow_render_no_tls_setting(rendered_plain):
         "PUBLIC_CERTS",
     ):
         assert setting not in text, setting
-    config = _config(rendered_plain)
+    config = _config(rendered_tls_off)
     assert config["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == (
         "http://airflow-api-server:8080/execution/"
     )
-    _, _, mlflow = _server(rendered_plain, "Deployment/mlflow", "mlflow")
+    _, _, mlflow = _server(rendered_tls_off, "Deployment/mlflow", "mlflow")
     assert not [a for a in mlflow["args"] if a.startswith("--uvicorn-opts")]
     assert mlflow["readinessProbe"]["httpGet"]["scheme"] == "HTTP"
-    _, _, api = _server(rendered_plain, "Deployment/airflow-api-server", "api-server")
+    _, _, api = _server(rendered_tls_off, "Deployment/airflow-api-server", "api-server")
     assert api["readinessProbe"]["httpGet"]["scheme"] == "HTTP"

@@ -1,4 +1,5 @@
-"""The platform_tls role, run for real on this machine through render.yml (control node only)."""
+"""The platform_tls role, run for real on this machine through render.yml and alone (control
+node only)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
-from testsupport.ansible import recap, run_playbook
+from testsupport.ansible import ansible_playbook, local_playbook, recap
 
 from . import policy
 
@@ -40,10 +41,6 @@ def _sans(path: Path) -> set[str]:
     return {str(v) for v in ext.get_values_for_type(x509.DNSName)} | {
         str(v) for v in ext.get_values_for_type(x509.IPAddress)
     }
-
-
-def _render(inventory: Path, out: Path, *extra: str):
-    return run_playbook("render.yml", inventory, "-e", f"render_dir={out}", *extra)
 
 
 @pytest.mark.parametrize("name", sorted(SERVICES))
@@ -126,6 +123,22 @@ def _reissue_expiring(tls: Path, name: str, days: int) -> None:
     (tls / f"{name}.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
 
+def _certificates(inventory: Path, tmp: Path):
+    """The role alone (with the roles it depends on), as render.yml runs it."""
+    (tmp / "out").mkdir(exist_ok=True)
+    playbook = local_playbook(
+        tmp,
+        "certificates.yml",
+        {
+            "name": "The appliance CA and the server certificates",
+            # The image tag is given: no build context here.
+            "vars": {"platform_render_dir": str(tmp / "out"), "platform_app_image_tag": "tls-test"},
+            "roles": [{"role": "platform_tls"}],
+        },
+    )
+    return ansible_playbook(playbook, "-i", str(inventory))
+
+
 def test_rerun_changes_nothing_and_renews_only_what_expires_within_30_days(rendered, tmp_path):
     inventory = tmp_path / "inventory"
     shutil.copytree(rendered.inventory, inventory)
@@ -134,21 +147,21 @@ def test_rerun_changes_nothing_and_renews_only_what_expires_within_30_days(rende
     _reissue_expiring(tls, "web_ui", days=31)
     before = {path.name: path.read_bytes() for path in tls.iterdir()}
 
-    renewed = _render(inventory, tmp_path / "out")
+    renewed = _certificates(inventory, tmp_path)
     assert recap(renewed.stdout)["changed"] >= 1
     after = {path.name: path.read_bytes() for path in tls.iterdir()}
     assert [name for name in sorted(after) if after[name] != before[name]] == ["model_server.crt"]
     cert = x509.load_pem_x509_certificate(after["model_server.crt"])
     assert cert.not_valid_after_utc > datetime.now(UTC) + timedelta(days=300)
 
-    again = _render(inventory, tmp_path / "out")
+    again = _certificates(inventory, tmp_path)
     assert recap(again.stdout)["changed"] == 0, again.stdout[-3000:]
     assert {path.name: path.read_bytes() for path in tls.iterdir()} == after
 
 
-def test_the_cluster_gets_a_tls_secret_per_service_and_the_ca(rendered_with_secrets):
+def test_the_cluster_gets_a_tls_secret_per_service_and_the_ca(rendered):
     """01-tls: the Secrets the servers mount hold the role's files; the CA ConfigMap is public."""
-    render, tls = rendered_with_secrets, _tls(rendered_with_secrets)
+    render, tls = rendered, _tls(rendered)
     (config_map,) = [d for d in render.files["01-tls.yaml"] if d["kind"] == "ConfigMap"]
     assert config_map["metadata"]["name"] == "platform-ca"
     assert config_map["data"] == {"ca.crt": (tls / "ca.crt").read_text()}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 import socket
 import subprocess
 import sys
@@ -20,8 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.manifests.conftest import copy_inventory, load_rendered, run_playbook
-from testsupport.ansible import ansible_playbook
+from testsupport.ansible import ansible_playbook, local_playbook
 from testsupport.model_server import REPO, Gunicorn
 from testsupport.servers import start, stop_process, wait_http
 
@@ -61,14 +61,13 @@ def _tls_args(args: str, tls: Path, key: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def appliance(tmp_path_factory, mlflow_server):
-    """A rendered inventory (certificates, secrets) and its model server and web UI serving
-    TLS on two NodePorts; yields (inventory, render dir, NodePorts)."""
+def appliance(tmp_path_factory, mlflow_server, rendered):
+    """The session's rendered inventory (certificates, secrets; a private copy) and its model
+    server and web UI serving TLS on two NodePorts; yields (inventory, render dir, NodePorts)."""
     tmp = tmp_path_factory.mktemp("smoke-tls")
-    inventory = copy_inventory(tmp / "inventory")
-    out = tmp / "out"
-    run_playbook("render.yml", inventory, "-e", f"render_dir={out}", "-e", "render_secrets=true")
-    docs = [doc for docs in load_rendered(out).values() for doc in docs]
+    inventory = tmp / "inventory"
+    shutil.copytree(rendered.inventory, inventory)
+    out, docs = rendered.dir, rendered.docs
     secrets = [
         doc
         for path in sorted((out / "secrets").glob("*.yaml"))
@@ -126,36 +125,23 @@ def appliance(tmp_path_factory, mlflow_server):
 def _run_smoke_requests(appliance, tmp: Path, *extra: str) -> subprocess.CompletedProcess:
     """The smoke role's serving_requests.yml, as the role runs it, on the appliance's ports."""
     inventory, out, ports = appliance
-    # The roles read files next to the playbook's directory (../pyproject.toml): the playbook
-    # sits in a playbooks/ directory beside links to the repository's (the image tag is given:
-    # no build context here).
-    (tmp / "playbooks").mkdir()
-    for name in ("pyproject.toml", "versions.yml"):
-        (tmp / name).symlink_to(REPO / name)
-    playbook = tmp / "playbooks" / "smoke-requests.yml"
-    playbook.write_text(
-        yaml.safe_dump(
-            [
-                {"ansible.builtin.import_playbook": str(REPO / "playbooks/platform_target.yml")},
+    # The image tag is given: no build context here.
+    playbook = local_playbook(
+        tmp,
+        "smoke-requests.yml",
+        {
+            "name": "The smoke role's requests to the model server and the web UI",
+            "vars": {"platform_render_dir": str(out)},
+            "tasks": [
                 {
-                    "name": "The smoke role's requests to the model server and the web UI",
-                    "hosts": "platform_control",
-                    "gather_facts": False,
-                    "vars_files": [str(REPO / "versions.yml")],
-                    "vars": {"ansible_connection": "local", "platform_render_dir": str(out)},
-                    "tasks": [
-                        {
-                            "name": "Run the smoke role's serving requests",
-                            "ansible.builtin.include_role": {
-                                "name": "smoke",
-                                "tasks_from": "serving_requests.yml",
-                            },
-                        }
-                    ],
-                },
+                    "name": "Run the smoke role's serving requests",
+                    "ansible.builtin.include_role": {
+                        "name": "smoke",
+                        "tasks_from": "serving_requests.yml",
+                    },
+                }
             ],
-            sort_keys=False,
-        )
+        },
     )
     return ansible_playbook(
         playbook, "-i", str(inventory),

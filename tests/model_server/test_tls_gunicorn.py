@@ -16,7 +16,6 @@ import requests
 
 from house_prices.pipeline import notify_model_server
 from house_prices.settings import Settings
-from tests.manifests.conftest import copy_inventory, run_playbook
 from testsupport.model_server import API_KEYS, CLIENT_KEY, LISTING, OPERATOR_KEY, REPO, TOKEN
 from testsupport.servers import free_port, start, stop_process, wait_http
 
@@ -24,12 +23,9 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def role_tls(tmp_path_factory) -> Path:
-    """The TLS directory the platform_tls role writes for the test inventory."""
-    tmp = tmp_path_factory.mktemp("role-tls")
-    inventory = copy_inventory(tmp / "inventory")
-    run_playbook("render.yml", inventory, "-e", f"render_dir={tmp / 'out'}")
-    return inventory / "secrets" / "tls"
+def role_tls(rendered) -> Path:
+    """The TLS directory the platform_tls role wrote in the session's render."""
+    return rendered.inventory / "secrets" / "tls"
 
 
 def _keyed_model_server(tls: Path, gunicorn_factory, mlflow_server):

@@ -20,7 +20,6 @@ import pytest
 import requests
 import yaml
 
-from tests.manifests.conftest import rendered  # noqa: F401 (the session's render)
 from tests.manifests.test_rendered_manifests import by_kind
 from testsupport import servers
 from testsupport.model_server import API_KEYS, Gunicorn
@@ -31,12 +30,12 @@ MANIFEST_TLS_DIR = "/etc/platform-tls"
 MANIFEST_CA_FILE = "/etc/platform-ca/ca.crt"
 
 
-def _container_env(rendered, deployment: str) -> dict[str, str]:  # noqa: F811
+def _container_env(rendered, deployment: str) -> dict[str, str]:
     spec = by_kind(rendered.docs, "Deployment")[deployment]["spec"]["template"]["spec"]
     return {e["name"]: e["value"] for e in spec["containers"][0]["env"] if "value" in e}
 
 
-def _rendered_job(rendered, name: str) -> dict:  # noqa: F811
+def _rendered_job(rendered, name: str) -> dict:
     data = by_kind(rendered.docs, "ConfigMap")["prometheus-config"]["data"]
     jobs = yaml.safe_load(data["prometheus.yml"])["scrape_configs"]
     return next(job for job in jobs if job["job_name"] == name)
@@ -54,7 +53,7 @@ def _other_ca(directory: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def tls_model_server(rendered, mlflow_server, tmp_path_factory):  # noqa: F811
+def tls_model_server(rendered, mlflow_server, tmp_path_factory):
     """The model server as the rendered Deployment runs it (TLS on both ports, keys on);
     yields (server, metrics port)."""
     tls = rendered.inventory / "secrets" / "tls"
@@ -96,7 +95,7 @@ def _answers(url: str, ca: Path) -> bool:
 
 
 def test_prometheus_scrapes_the_model_server_over_tls_with_the_appliance_ca(
-    rendered,  # noqa: F811
+    rendered,
     tls_model_server,
     tmp_path,
 ):
@@ -169,7 +168,7 @@ def test_prometheus_scrapes_the_model_server_over_tls_with_the_appliance_ca(
 
 
 def test_prometheus_serves_tls_with_the_rendered_web_config_and_scrapes_itself(
-    rendered,  # noqa: F811
+    rendered,
     tmp_path,
 ):
     """Prometheus as the rendered Deployment runs it: --web.config.file with the rendered
