@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import copy_inventory, run_playbook
+from testsupport.ansible import run_playbook
+from testsupport.render import copy_inventory
 
 PLAYBOOKS = [
     "platform.yml",

@@ -12,8 +12,9 @@ import yaml
 from cryptography.fernet import Fernet
 
 from testsupport.ansible import ansible_env, recap, run_playbook
+from testsupport.render import copy_inventory
 
-from .conftest import REPO, VENV_BIN, copy_inventory
+from .conftest import REPO, VENV_BIN
 
 SPEC = yaml.safe_load((REPO / "roles/platform_secrets/vars/main.yml").read_text())[
     "platform_secrets_spec"
