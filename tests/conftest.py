@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +24,8 @@ from testsupport.render import (
 
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
+EMBEDDED = Path(__file__).parent / "embedded"
+MOLECULE_STARTED = pytest.StashKey[bool]()
 #: pytest-timeout budgets, in seconds, above pyproject's global one: a Molecule test waits for
 #: its scenario (three at a time, each up to 45 min), the first image test may build the image
 #: (up to 60 min).
@@ -38,18 +41,24 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.timeout(max(budgets)))
 
 
-@pytest.fixture(scope="session", autouse=True)
-def molecule_scenarios_in_background(request):
-    """Start the selected Molecule scenarios with the session: they run beside the other
-    tests (testsupport/molecule.py), and tests/molecule waits for their results."""
-    selected = {
-        item.callspec.params["scenario"]
-        for item in request.session.items
-        if item.originalname == "test_molecule_scenario"
-    }
-    if selected:
-        molecule.start(selected)
-    yield
+def pytest_runtest_setup(item):
+    """Start the selected Molecule scenarios at the first test outside tests/embedded: they
+    run beside the other tests (testsupport/molecule.py), and tests/molecule waits for their
+    results. The embedded tests' ``appliance up`` waits for each service within a fixed
+    budget, which a loaded machine can miss."""
+    if EMBEDDED in item.path.parents or item.session.stash.get(MOLECULE_STARTED, False):
+        return
+    item.session.stash[MOLECULE_STARTED] = True
+    molecule.start(
+        {
+            other.callspec.params["scenario"]
+            for other in item.session.items
+            if other.originalname == "test_molecule_scenario"
+        }
+    )
+
+
+def pytest_sessionfinish(session):
     molecule.finish()
 
 

@@ -1,11 +1,12 @@
-"""The Molecule scenarios, started in the background at the start of the test session.
+"""The Molecule scenarios, started in the background early in the test session.
 
 A scenario spends most of its time in containers and in Ansible on about one core, while the
-rest of the suite mostly keeps one core busy too: started with the session (tests/conftest.py),
-the scenarios run beside the other tests instead of after them, and tests/molecule collects
-their results. Each scenario runs through scripts/ci/molecule.sh, the step the CI workflow's
-matrix calls, its full log in artifacts/molecule/<name>.log. Scenarios are independent (their
-container names carry the scenario's name): MOLECULE_JOBS of them at a time (default 2).
+rest of the suite mostly keeps one core busy too: started early (tests/conftest.py), the
+scenarios run beside the other tests instead of after them, one at a time, and tests/molecule
+collects their results. Each scenario runs through scripts/ci/molecule.sh, the step the CI
+workflow's matrix calls, its full log in artifacts/molecule/<name>.log. Scenarios are
+independent (their container names carry the scenario's name): MOLECULE_JOBS of them at a
+time (default 1).
 """
 
 from __future__ import annotations
@@ -51,10 +52,11 @@ def run(scenario: str) -> subprocess.CompletedProcess:
 
 
 def start(scenarios: set[str]) -> dict[str, Future]:
-    """Start each of ``scenarios`` not started yet; every run started so far, by name."""
+    """Start each of ``scenarios`` not started yet (none: nothing); every run started so far,
+    by name."""
     global _pool
     if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=int(os.environ.get("MOLECULE_JOBS", "2")))
+        _pool = ThreadPoolExecutor(max_workers=int(os.environ.get("MOLECULE_JOBS", "1")))
     for name in sorted(scenarios - _runs.keys(), key=lambda name: name != LONGEST):
         _runs[name] = _pool.submit(run, name)
     return dict(_runs)

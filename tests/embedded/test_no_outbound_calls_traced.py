@@ -302,6 +302,12 @@ def traced_platform(tmp_path_factory):
                 "65536",
                 "-o",
                 str(trace_file),
+                # A shell reports the launcher's end: supervisord, which it daemonized, keeps
+                # the trace (and strace) running whether the start worked or not.
+                "/bin/sh",
+                "-c",
+                '"$@"; echo "appliance up exited with status $?"',
+                "sh",
                 str(servers.BIN / "python"),
                 str(APPLIANCE),
                 "up",
@@ -316,9 +322,8 @@ def traced_platform(tmp_path_factory):
         deadline = time.monotonic() + 1200
         while "The platform runs." not in up_log.read_text():
             assert time.monotonic() < deadline, up_log.read_text()[-3000:]
-            assert tracer.poll() is None or "The platform runs." in up_log.read_text(), (
-                up_log.read_text()[-3000:]
-            )
+            assert "appliance up exited" not in up_log.read_text(), up_log.read_text()[-3000:]
+            assert tracer.poll() is None, up_log.read_text()[-3000:]
             time.sleep(3)
         assert "Secure mode" in up_log.read_text()
         platform.up_seconds = time.monotonic() - started
@@ -378,7 +383,7 @@ def test_a_pipeline_run_and_ui_visits_make_no_connection_off_the_machine(traced_
     trace = traced_platform.stop()
     # The first exec is the launcher itself, in the test's environment: it sets the switches
     # for itself (os.environ) and everything it starts.
-    launcher, *programs = started_programs(trace)
+    _shell, launcher, *programs = started_programs(trace)
     assert "appliance.py" in launcher[0]
     assert len(programs) >= 10, programs
     telemetry_on = [program for program, env in programs if not mlflow_telemetry_off(env)]

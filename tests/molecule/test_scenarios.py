@@ -2,8 +2,8 @@
 
 Needs root, podman and the base image (scripts/molecule-image.sh builds it); .ci/run
 provides them. Each scenario creates its containers and destroys them at the end. The
-scenarios start in the background with the session (testsupport/molecule.py, started from
-tests/conftest.py); these tests wait for their results. For offline_bundle,
+scenarios start in the background early in the session (testsupport/molecule.py, started
+from tests/conftest.py); these tests wait for their results. For offline_bundle,
 scripts/ci/molecule.sh also cuts the control machine's network.
 """
 
@@ -23,7 +23,7 @@ def test_scenarios_are_discovered():
 @pytest.mark.molecule
 @pytest.mark.parametrize("scenario", molecule.SCENARIOS)
 def test_molecule_scenario(scenario: str) -> None:
-    # Started with the session already; started here when this test runs on its own.
+    # Started early in the session already; started here when this test runs on its own.
     result = molecule.start({scenario})[scenario].result()
     lines = (molecule.LOGS / f"{scenario}.log").read_text().splitlines()
     tail = "\n".join(lines[-80:])
