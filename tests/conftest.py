@@ -25,6 +25,7 @@ from testsupport.render import (
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 EMBEDDED = Path(__file__).parent / "embedded"
+IMAGE = Path(__file__).parent / "image"
 MOLECULE_STARTED = pytest.StashKey[bool]()
 #: pytest-timeout budgets, in seconds, above pyproject's global one: a Molecule test waits for
 #: its scenario (three at a time, each up to 45 min), the first image test may build the image
@@ -39,14 +40,19 @@ def pytest_collection_modifyitems(items):
         ]
         if budgets and item.get_closest_marker("timeout") is None:
             item.add_marker(pytest.mark.timeout(max(budgets)))
+    # The Molecule tests only wait for the scenarios running in the background: last, so that
+    # every other test runs meanwhile.
+    items.sort(key=lambda item: item.get_closest_marker("molecule") is not None)
 
 
 def pytest_runtest_setup(item):
-    """Start the selected Molecule scenarios at the first test outside tests/embedded: they
-    run beside the other tests (testsupport/molecule.py), and tests/molecule waits for their
-    results. The embedded tests' ``appliance up`` waits for each service within a fixed
-    budget, which a loaded machine can miss."""
-    if EMBEDDED in item.path.parents or item.session.stash.get(MOLECULE_STARTED, False):
+    """Start the selected Molecule scenarios at the first test after tests/embedded and
+    tests/image: they run beside the other tests (testsupport/molecule.py), and the Molecule
+    tests, sorted last, wait for their results. The embedded ``appliance up`` and the image's
+    containers wait for each service within fixed budgets, which a loaded machine can miss."""
+    if item.session.stash.get(MOLECULE_STARTED, False) or {EMBEDDED, IMAGE} & set(
+        item.path.parents
+    ):
         return
     item.session.stash[MOLECULE_STARTED] = True
     molecule.start(
