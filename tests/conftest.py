@@ -28,8 +28,8 @@ EMBEDDED = Path(__file__).parent / "embedded"
 IMAGE = Path(__file__).parent / "image"
 MOLECULE_STARTED = pytest.StashKey[bool]()
 #: pytest-timeout budgets, in seconds, above pyproject's global one: a Molecule test waits for
-#: its scenario (three at a time, each up to 45 min), the first image test may build the image
-#: (up to 60 min).
+#: its scenario (they run in the background one after another, each up to 45 min; the tests
+#: run last), the first image test may build the image (up to 60 min).
 TIMEOUT_BY_MARKER = {"molecule": 2 * 2700 + 600, "image": 3600 + 1200}
 
 
