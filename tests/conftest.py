@@ -40,19 +40,29 @@ def pytest_collection_modifyitems(items):
         ]
         if budgets and item.get_closest_marker("timeout") is None:
             item.add_marker(pytest.mark.timeout(max(budgets)))
-    # The Molecule tests only wait for the scenarios running in the background: last, so that
-    # every other test runs meanwhile.
-    items.sort(key=lambda item: item.get_closest_marker("molecule") is not None)
+    # First the tests that wait for services within fixed budgets (before the Molecule
+    # scenarios start, see pytest_runtest_setup); last the Molecule tests, which only wait for
+    # the scenarios running in the background, so that every other test runs meanwhile.
+    items.sort(key=_run_order)
+
+
+def _run_order(item) -> int:
+    if item.get_closest_marker("molecule") is not None:
+        return 2
+    return 1 if _runs_beside_molecule(item) else 0
+
+
+def _runs_beside_molecule(item) -> bool:
+    """Not the embedded ``appliance up`` or the image's containers: they wait for each service
+    within fixed budgets, which a loaded machine can miss."""
+    return not {EMBEDDED, IMAGE} & set(item.path.parents)
 
 
 def pytest_runtest_setup(item):
     """Start the selected Molecule scenarios at the first test after tests/embedded and
-    tests/image: they run beside the other tests (testsupport/molecule.py), and the Molecule
-    tests, sorted last, wait for their results. The embedded ``appliance up`` and the image's
-    containers wait for each service within fixed budgets, which a loaded machine can miss."""
-    if item.session.stash.get(MOLECULE_STARTED, False) or {EMBEDDED, IMAGE} & set(
-        item.path.parents
-    ):
+    tests/image (sorted first): they run beside the other tests (testsupport/molecule.py),
+    and the Molecule tests, sorted last, wait for their results."""
+    if item.session.stash.get(MOLECULE_STARTED, False) or not _runs_beside_molecule(item):
         return
     item.session.stash[MOLECULE_STARTED] = True
     molecule.start(
