@@ -1,5 +1,5 @@
-"""Fixtures shared by every test package: real servers on free loopback ports, one of each
-per test run."""
+"""Fixtures shared by every test package: real servers on free loopback ports and renders of
+the platform, one of each per test run; the test order and the Molecule scenarios' start."""
 
 from __future__ import annotations
 

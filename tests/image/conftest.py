@@ -78,7 +78,6 @@ def image_render(rendered_tls_off):
     TCP/HTTP. The TLS settings are run against real TLS servers in tests/manifests
     (test_postgres_tls, test_s3_tls, test_mlflow_server_config, test_airflow_api_auth).
     """
-    assert rendered_tls_off.files["40-airflow.yaml"], "no Airflow manifests rendered"
     return rendered_tls_off
 
 
