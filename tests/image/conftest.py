@@ -432,7 +432,7 @@ class PodRunner:
         ip = self.network.hosts[service] if service else self.network.address()
         name = f"{self.network.name}-{workload}"
         args, env = self._args(pod, spec, container, ip)
-        subprocess.run(
+        run = subprocess.run(
             [
                 "podman",
                 "run",
@@ -446,9 +446,10 @@ class PodRunner:
             capture_output=True,
             text=True,
             timeout=120,
-            check=True,
+            check=False,
         )
-        self.started.append(name)
+        self.started.append(name)  # removed at the end even when it failed to start
+        assert run.returncode == 0, f"podman run {name} failed: {run.stderr.strip()[-2000:]}"
         return Container(name, ip, container, self)
 
     def start_plain(self, service: str, command: list[str]) -> Container:
