@@ -99,6 +99,21 @@ class ChampionPoller:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
+    def _wait_for_retry(self, seconds: float) -> None:
+        """Sleep until the next load attempt, or until a sibling worker served /reload: the
+        first champion is announced that way, and a worker deep in its backoff would otherwise
+        answer 503 for up to MODEL_SERVER_RETRY_MAX_SECONDS while its sibling serves."""
+        deadline = time.monotonic() + seconds
+        while not self._stop.is_set():
+            left = deadline - time.monotonic()
+            marker = self._marker_mtime()
+            if marker != self._marker_seen:
+                self._marker_seen = marker
+                return
+            if left <= 0:
+                return
+            self._stop.wait(min(1.0, left))
+
     def _run(self) -> None:
         delay = self.config.retry_initial_seconds
         last_poll = 0.0
@@ -109,7 +124,7 @@ class ChampionPoller:
                 except ReloadError:
                     self._first_attempt.set()
                     _log.info("retrying in %.1f s", delay)
-                    self._stop.wait(delay)
+                    self._wait_for_retry(delay)
                     delay = min(delay * 2, self.config.retry_max_seconds)
                 continue
             self._first_attempt.set()
