@@ -51,7 +51,7 @@ def up(args: argparse.Namespace) -> None:
                 f"the pipeline run ended '{result}' without a champion; its task logs are "
                 f"in {state / 'logs' / 'airflow'} and in the Airflow UI"
             )
-    wait_healthy("model-server", base["model_server"] + "/ready", state)
+    wait_healthy("model-server", base["model_server"] + "/ready", state, in_a_row=8)
     print(f"""
 The platform runs. Champion: house-price version {version}.
   Airflow        {base["airflow"]}   (user admin, password in {state / "secrets.env"}:

@@ -75,18 +75,25 @@ def supervisord_pid(state: Path) -> int | None:
     return pid
 
 
-def wait_healthy(program: str, url: str, state: Path, timeout: float = 240) -> None:
+def wait_healthy(
+    program: str, url: str, state: Path, timeout: float = 240, in_a_row: int = 1
+) -> None:
+    """Wait for ``in_a_row`` 200 answers in a row, each on a new connection: a server of
+    several workers (the model server) has each worker load its model on its own."""
     deadline = time.monotonic() + timeout
     # Secure mode: https answers are verified against the platform's own CA.
     verify = str(state / "tls" / "ca.crt") if url.startswith("https:") else True
+    answered = 0
     while time.monotonic() < deadline:
         try:
-            if requests.get(url, timeout=5, verify=verify).status_code == 200:
-                print(f"  {program:<18} healthy  {url}")
-                return
+            healthy = requests.get(url, timeout=5, verify=verify).status_code == 200
         except requests.RequestException:
-            pass
-        time.sleep(2)
+            healthy = False
+        answered = answered + 1 if healthy else 0
+        if answered >= in_a_row:
+            print(f"  {program:<18} healthy  {url}")
+            return
+        time.sleep(0.2 if healthy else 2)
     sys.exit(
         f"{program} did not become healthy at {url} within {timeout:.0f} s; "
         f"see {state / 'logs'}/{program}*.log"
