@@ -59,7 +59,7 @@ def start(scenarios: set[str]) -> dict[str, Future]:
     global _pool
     if _pool is None:
         _pool = ThreadPoolExecutor(max_workers=int(os.environ.get("MOLECULE_JOBS", "1")))
-    for name in sorted(scenarios - _runs.keys(), key=lambda name: name != LONGEST):
+    for name in sorted(scenarios - _runs.keys(), key=lambda name: (name != LONGEST, name)):
         _runs[name] = _pool.submit(run, name)
     return dict(_runs)
 
