@@ -77,6 +77,12 @@ class ChampionPoller:
         except OSError as exc:
             _log.warning("cannot write %s (%s): other workers reload by polling", marker, exc)
 
+    def _marker_moved(self) -> bool:
+        """Whether a sibling touched the reload marker since this worker last looked."""
+        marker = self._marker_mtime()
+        moved, self._marker_seen = marker != self._marker_seen, marker
+        return moved
+
     def _marker_mtime(self) -> float:
         try:
             return self.config.reload_marker.stat().st_mtime
@@ -106,11 +112,7 @@ class ChampionPoller:
         deadline = time.monotonic() + seconds
         while not self._stop.is_set():
             left = deadline - time.monotonic()
-            marker = self._marker_mtime()
-            if marker != self._marker_seen:
-                self._marker_seen = marker
-                return
-            if left <= 0:
+            if self._marker_moved() or left <= 0:
                 return
             self._stop.wait(min(1.0, left))
 
@@ -129,10 +131,8 @@ class ChampionPoller:
                 continue
             self._first_attempt.set()
             delay = self.config.retry_initial_seconds
-            marker = self._marker_mtime()
             due = time.monotonic() - last_poll >= self.config.poll_seconds
-            if marker != self._marker_seen or due:
-                self._marker_seen = marker
+            if self._marker_moved() or due:
                 last_poll = time.monotonic()
                 with contextlib.suppress(ReloadError):
                     self._reload("poll")
